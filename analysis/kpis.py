@@ -1,0 +1,162 @@
+"""Compute the reaction of consumer autoscaling to a growing backlog, per scale-out.
+
+For each scale-out event the moments are:
+  trigger     the backlog crossing --backlog-threshold upwards (the latest crossing
+              at or before the scale-out), or else the latest alarm going to ALARM
+  scale-out   the scaling activity's start (or the HPA/KEDA event)
+  in service  the first capacity sample at or above the new capacity, or else the
+              ECS "reached a steady state" event, or else the activity's end time
+  peak        the highest backlog between the trigger and the drain
+  drained     the first sample after the peak below the threshold (or at zero)
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import pandas as pd
+
+from analysis.timeline import Timeline
+
+__all__ = ["LATENCY_COLUMNS", "PHASES", "compute_kpis"]
+
+logger = logging.getLogger(__name__)
+
+PHASES = ("before", "during", "after")
+LATENCY_COLUMNS = ("publish p95", "publish p99", "e2e p95", "e2e p99")
+
+
+def _seconds(start, end) -> float:
+    if start is None or end is None or pd.isna(start) or pd.isna(end):
+        return math.nan
+    return (end - start).total_seconds()
+
+
+def threshold_crossing(backlog: pd.Series, threshold: float, until) -> object:
+    """Return the last time at or before until when backlog rose to threshold."""
+    backlog = backlog.dropna()
+    backlog = backlog[backlog.index <= until]
+    above = backlog >= threshold
+    rising = above & ~above.shift(1, fill_value=False)
+    crossings = backlog.index[rising.to_numpy()]
+    return crossings[-1] if len(crossings) else None
+
+
+def _alarm_time(events: pd.DataFrame, until) -> object:
+    alarms = events[(events["kind"] == "alarm") & (events["timestamp"] <= until)]
+    return alarms["timestamp"].iloc[-1] if not alarms.empty else None
+
+
+def _in_service(timeline: Timeline, event: pd.Series) -> tuple[object, str]:
+    """Return when the new capacity was in service, and how that was found."""
+    capacity = timeline.capacity_samples()
+    target = event["capacity"]
+    if not capacity.empty and not pd.isna(target):
+        reached = capacity[
+            (capacity.index >= event["timestamp"]) & (capacity >= target)
+        ]
+        if not reached.empty:
+            return reached.index[0], "capacity metric"
+    events = timeline.events
+    steady = events[
+        (events["kind"] == "steady_state")
+        & (events["resource"] == event["resource"])
+        & (events["timestamp"] >= event["timestamp"])
+    ]
+    if not steady.empty:
+        return steady["timestamp"].iloc[0], "ECS steady state event"
+    if not pd.isna(event["end_time"]):
+        return event["end_time"], "scaling activity end"
+    return None, "not found"
+
+
+def _drain(backlog: pd.Series, start, level: float) -> tuple[object, float, object]:
+    """Return (peak time, peak backlog, drained time) from start onwards."""
+    after = backlog[backlog.index >= start].dropna()
+    if after.empty:
+        return None, math.nan, None
+    peak_at = after.idxmax()
+    following = after[after.index > peak_at]
+    drained = following[following < level] if level > 0 else following[following <= 0]
+    drained_at = drained.index[0] if not drained.empty else None
+    return peak_at, float(after.max()), drained_at
+
+
+def _phase_latency(timeline: Timeline, service: str, bounds) -> dict:
+    """Return the highest per-bin p95 and p99 of each phase, in milliseconds."""
+    frame = timeline.frame
+    values = {}
+    for phase, (start, end) in zip(PHASES, bounds, strict=True):
+        # A bin belongs to the phase that holds its start, so the bin holding a
+        # boundary goes to the later phase.
+        rows = frame
+        if start is not None:
+            rows = rows[rows.index >= start.floor(f"{timeline.bin_s}s")]
+        if end is not None:
+            rows = rows[rows.index < end.floor(f"{timeline.bin_s}s")]
+        for name in LATENCY_COLUMNS:
+            column = f"{service} {name} ms"
+            peak = rows[column].max() if column in rows.columns else math.nan
+            values[f"{name} ms {phase}"] = float(peak)
+    return values
+
+
+def _kpi_row(timeline, event, service, threshold) -> dict:
+    backlog = timeline.backlog_samples(service)
+    activity_at = event["timestamp"]
+    trigger_at, trigger = None, "none"
+    if threshold is not None and not backlog.empty:
+        trigger_at = threshold_crossing(backlog, threshold, activity_at)
+        trigger = "backlog threshold" if trigger_at is not None else trigger
+    if trigger_at is None:
+        trigger_at = _alarm_time(timeline.events, activity_at)
+        trigger = "alarm" if trigger_at is not None else trigger
+    in_service_at, in_service_source = _in_service(timeline, event)
+    level = threshold if threshold is not None else 0.0
+    peak_from = trigger_at if trigger_at is not None else activity_at
+    peak_at, peak, drained_at = _drain(backlog, peak_from, level)
+    start, end = timeline.frame.index.min(), timeline.frame.index.max()
+    during_end = in_service_at if in_service_at is not None else activity_at
+    bounds = (
+        (start, trigger_at or activity_at),
+        (trigger_at or activity_at, during_end),
+        (during_end, drained_at or end + pd.Timedelta(seconds=timeline.bin_s)),
+    )
+    return {
+        "service": service,
+        "resource": event["resource"],
+        "description": event["description"],
+        "trigger": trigger,
+        "trigger_at": trigger_at,
+        "scale_out_at": activity_at,
+        "in_service_at": in_service_at,
+        "in_service_from": in_service_source,
+        "reaction_s": _seconds(trigger_at, activity_at),
+        "to_in_service_s": _seconds(trigger_at, in_service_at),
+        "peak_backlog": peak,
+        "peak_at": peak_at,
+        "drained_at": drained_at,
+        "drain_s": _seconds(peak_at, drained_at),
+        **_phase_latency(timeline, service, bounds),
+    }
+
+
+def compute_kpis(timeline: Timeline, threshold: float | None = None) -> pd.DataFrame:
+    """Return one row of KPIs per scale-out event and per service with a backlog.
+
+    Times are UTC; durations are seconds. A value that cannot be computed from
+    the data at hand is NaN or None, never zero.
+    """
+    events = timeline.events
+    if events.empty:
+        return pd.DataFrame()
+    scale_outs = events[events["kind"] == "scale_out"]
+    services = timeline.services_with_backlog() or [""]
+    rows = [
+        _kpi_row(timeline, event, service, threshold)
+        for _, event in scale_outs.iterrows()
+        for service in services
+    ]
+    logger.info("Computed KPIs for %s scale-out events", len(scale_outs))
+    return pd.DataFrame(rows)

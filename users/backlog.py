@@ -1,0 +1,85 @@
+"""Sample each service's backlog once per interval for the whole run into backlog.csv.
+
+Only the master (or the single process of a local run) samples, so a run has one
+series per resource however many users and workers it has. Each user class may
+offer a probe with its `backlog_probe(settings, run)` class method; a probe
+returns (service, resource, metric, value) rows.
+"""
+
+import csv
+import logging
+import time
+from collections.abc import Callable
+
+import gevent
+
+from users.errors import translate
+from users.run import utc_now
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["BACKLOG_COLUMNS", "BacklogSampler", "Probe"]
+
+BACKLOG_COLUMNS = ["timestamp", "service", "resource", "metric", "value"]
+Probe = Callable[[], list[tuple[str, str, str, float]]]
+
+
+class BacklogSampler:
+    """A greenlet that runs every probe of the scenario each --backlog-interval-s."""
+
+    def __init__(self, environment, run) -> None:
+        self.run = run
+        self.interval_s = run.settings.backlog_interval_s
+        self.probes: dict[str, Probe] = {}
+        for user_class in environment.user_classes:
+            factory = getattr(user_class, "backlog_probe", None)
+            if factory is None:
+                continue
+            key_and_probe = factory(run.settings, run)
+            if key_and_probe is not None:
+                key, probe = key_and_probe
+                self.probes.setdefault(key, probe)
+        self.path = None if run.run_dir is None else run.run_dir / "backlog.csv"
+        self.greenlet: gevent.Greenlet | None = None
+        self._failures_logged: set[str] = set()
+
+    def start(self) -> None:
+        if self.path is None or not self.probes:
+            return
+        new_file = not self.path.exists()
+        self._file = open(self.path, "a", newline="")
+        self._writer = csv.writer(self._file)
+        if new_file:
+            self._writer.writerow(BACKLOG_COLUMNS)
+        self.greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        next_sample = time.monotonic()
+        while True:
+            self.sample_once()
+            next_sample += self.interval_s
+            gevent.sleep(max(0.0, next_sample - time.monotonic()))
+
+    def sample_once(self) -> None:
+        for key, probe in self.probes.items():
+            timestamp = utc_now().isoformat()
+            try:
+                rows = probe()
+            except Exception as error:
+                if key not in self._failures_logged:
+                    self._failures_logged.add(key)
+                    logger.warning(
+                        "Backlog of %s not sampled: %s", key, translate(error)
+                    )
+                continue
+            for service, resource, metric, value in rows:
+                self._writer.writerow([timestamp, service, resource, metric, value])
+        self._file.flush()
+
+    def stop(self) -> None:
+        if self.greenlet is None:
+            return
+        self.greenlet.kill(block=True)
+        self.greenlet = None
+        self.sample_once()
+        self._file.close()

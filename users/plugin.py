@@ -1,0 +1,202 @@
+"""Locust event listeners that give every msgload scenario its options, results
+folder, correctness counts across workers, drain period and end-of-run summary."""
+
+import logging
+import sys
+from pathlib import Path
+
+import gevent
+from locust import events
+from locust.runners import MasterRunner, WorkerRunner
+from locust.stats import (
+    CSV_STATS_INTERVAL_SEC,
+    PERCENTILES_TO_REPORT,
+    StatsCSVFileWriter,
+)
+
+from users.backlog import BacklogSampler
+from users.errors import ConfigError
+from users.run import RunContext, new_run_id, utc_now
+from users.settings import Settings, add_arguments
+from users.summary import format_table, summarize
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["STOP_PUBLISHING_MESSAGE", "check_settings"]
+
+STOP_PUBLISHING_MESSAGE = "msgload_stop_publishing"
+REPORT_KEY = "msgload"
+
+
+# kafka-python logs every connection at INFO; a load test shows only its problems.
+logging.getLogger("kafka").setLevel(logging.WARNING)
+
+
+@events.init_command_line_parser.add_listener
+def _add_arguments(parser) -> None:
+    add_arguments(parser)
+
+
+def _scenario_name(options) -> str:
+    locustfile = options.locustfile or "locustfile"
+    first = locustfile[0] if isinstance(locustfile, list) else locustfile
+    return Path(str(first).split(",")[0]).stem
+
+
+def check_settings(environment) -> Settings:
+    """Return the run's settings, checked for every user class of the scenario."""
+    settings = Settings.from_options(environment.parsed_options)
+    for user_class in environment.user_classes:
+        check = getattr(user_class, "check_settings", None)
+        if check is not None:
+            check(settings)
+    return settings
+
+
+@events.init.add_listener
+def _on_init(environment, runner, **_kwargs) -> None:
+    options = environment.parsed_options
+    if options is None:
+        return
+    started_at = utc_now()
+    options.run_id = options.run_id or new_run_id(started_at)
+    run = RunContext(options.run_id, _scenario_name(options), started_at)
+    environment.msgload = run
+    if isinstance(runner, WorkerRunner):
+        _check_master_host(options)
+        runner.register_message(
+            STOP_PUBLISHING_MESSAGE, lambda *_: run.stop_publishing()
+        )
+        environment.events.report_to_master.add_listener(
+            lambda data, **_: data.__setitem__(REPORT_KEY, run.ledger.take_pending())
+        )
+        return
+    environment.events.worker_report.add_listener(
+        lambda data, **_: run.ledger.merge(data.get(REPORT_KEY, {}))
+    )
+    run.options = {key: value for key, value in vars(options).items()}
+    run.workers_expected = options.expect_workers if options.master else 0
+    _open_run_dir(environment, run)
+    if options.headless:
+        try:
+            run.settings = check_settings(environment)
+        except ConfigError as error:
+            _stop_on_config_error(environment, run, error)
+
+
+def _check_master_host(options) -> None:
+    host = options.master_host or ""
+    if host.count(":") == 1:
+        _exit_with(
+            f"--master-host must be a host name without a port (got {host!r}); "
+            "give the port with --master-port."
+        )
+
+
+def _exit_with(sentence: str) -> None:
+    logger.error("%s", sentence)
+    print(f"msgload: {sentence}", file=sys.stderr)
+    sys.exit(2)
+
+
+def _stop_on_config_error(environment, run: RunContext, error: ConfigError) -> None:
+    run.config_error = str(error)
+    run.write_run_json()
+    _exit_with(str(error))
+
+
+def _open_run_dir(environment, run: RunContext) -> None:
+    """Create the run folder and send Locust's CSV files and HTML report into it."""
+    options = environment.parsed_options
+    run_dir = (
+        Path(options.results_dir) / f"{run.started_at:%Y%m%dT%H%M%SZ}-{run.scenario}"
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    run.run_dir = run_dir
+    if not options.html_file:
+        options.html_file = str(run_dir / "locust.html")
+    if not options.csv_prefix:
+        # Locust has already decided on its own CSV writer by now, so this plugin
+        # runs a second one instead of setting options.csv_prefix.
+        writer = StatsCSVFileWriter(
+            environment,
+            PERCENTILES_TO_REPORT,
+            str(run_dir / "locust"),
+            full_history=True,
+        )
+        run.csv_greenlet = gevent.spawn(writer.stats_writer)
+        run.csv_writer = writer
+    run.write_run_json()
+    logger.info("Results of run %s go to %s", run.run_id, run_dir)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment, **_kwargs) -> None:
+    run: RunContext = environment.msgload
+    options = environment.parsed_options
+    run.run_id = options.run_id
+    run.ledger.run_id = options.run_id
+    run.publishing = True
+    try:
+        run.settings = check_settings(environment)
+    except ConfigError as error:
+        run.settings = None
+        run.config_error = str(error)
+        logger.error("%s", error)
+        if not isinstance(environment.runner, WorkerRunner):
+            environment.process_exit_code = 2
+            gevent.spawn(environment.runner.quit)
+        return
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    run_time_s = options.run_time
+    if run_time_s and run.settings.drain_s:
+        gevent.spawn_later(
+            run_time_s - run.settings.drain_s, _stop_publishing, environment
+        )
+    run.sampler = BacklogSampler(environment, run)
+    run.sampler.start()
+
+
+def _stop_publishing(environment) -> None:
+    run: RunContext = environment.msgload
+    run.stop_publishing()
+    if isinstance(environment.runner, MasterRunner):
+        environment.runner.send_message(STOP_PUBLISHING_MESSAGE)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment, **_kwargs) -> None:
+    run: RunContext | None = getattr(environment, "msgload", None)
+    if run is None or isinstance(environment.runner, WorkerRunner):
+        return
+    run.ended_at = utc_now()
+    sampler = getattr(run, "sampler", None)
+    if sampler is not None:
+        sampler.stop()
+    run.ledger.merge_own()
+    run.summary = summarize(environment.runner.stats, run.ledger)
+    print_summary(run)
+    run.write_run_json()
+    _finish_csv(run)
+
+
+def _finish_csv(run: RunContext) -> None:
+    """Let the CSV writer this plugin started write the final numbers, then close."""
+    writer = getattr(run, "csv_writer", None)
+    if writer is None:
+        return
+    # The writer rewrites the files once per CSV_STATS_INTERVAL_SEC; one more pass
+    # records the last samples before the files are closed.
+    gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
+    run.csv_greenlet.kill(block=True)
+    writer.close_files()
+
+
+def print_summary(run: RunContext) -> None:
+    print()
+    print(f"msgload summary of run {run.run_id} ({run.scenario})")
+    print(format_table(run.summary))
+    if run.run_dir is not None:
+        print(f"Results folder: {run.run_dir}")
+    print(flush=True)

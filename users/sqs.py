@@ -1,0 +1,239 @@
+"""Amazon SQS standard queues: a producer (single and batch send) and a consumer.
+
+Every SendMessage entry is reported on its own, with the duration of the call that
+carried it, so a batch with one failed entry out of ten counts nine successes and
+one failure with the entry's error code.
+"""
+
+import logging
+import time
+
+import boto3
+from botocore.config import Config
+
+from users.base import ConsumerUser, ProducerUser
+from users.envelope import STAMP_ATTRIBUTE, Stamp, padded_payload
+from users.timing import elapsed_ms
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["SqsConsumerUser", "SqsProducerUser", "sqs_client"]
+
+REQUEST_TYPE = "SQS"
+MAX_RECEIVE = 10
+# A load test must see throttling and errors as they happen, so botocore never
+# retries on its own.
+CLIENT_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 1},
+    connect_timeout=5,
+    read_timeout=30,
+    max_pool_connections=4,
+)
+
+
+def sqs_client(settings):
+    return boto3.client("sqs", config=CLIENT_CONFIG, **settings.boto3_options)
+
+
+SQS_BACKLOG_ATTRIBUTES = {
+    "ApproximateNumberOfMessages": "visible",
+    "ApproximateNumberOfMessagesNotVisible": "in_flight",
+    "ApproximateNumberOfMessagesDelayed": "delayed",
+}
+
+
+class SqsUserMixin:
+    """Finds or creates the queue of --queue-name once per user."""
+
+    queue_url: str | None = None
+
+    @classmethod
+    def backlog_probe(cls, settings, run):
+        """Return the probe of the queue's approximate visible, in-flight and
+        delayed counts."""
+        client = sqs_client(settings)
+        queue = settings.queue_name
+
+        def probe():
+            url = client.get_queue_url(QueueName=queue)["QueueUrl"]
+            attributes = client.get_queue_attributes(
+                QueueUrl=url, AttributeNames=list(SQS_BACKLOG_ATTRIBUTES)
+            )["Attributes"]
+            return [
+                (cls.service, queue, metric, int(attributes.get(name, 0)))
+                for name, metric in SQS_BACKLOG_ATTRIBUTES.items()
+            ]
+
+        return f"{cls.service} {queue}", probe
+
+    def queue_attributes(self) -> dict[str, str]:
+        return {}
+
+    def ensure_queue(self) -> bool:
+        if self.queue_url is not None:
+            return True
+        name = self.settings.queue_name
+        started = time.perf_counter()
+        try:
+            response = self.client.create_queue(
+                QueueName=name, Attributes=self.queue_attributes()
+            )
+        except Exception as error:
+            self.report_failure(f"CreateQueue {name}", error)
+            self.wait_after_failure()
+            return False
+        self.report(f"CreateQueue {name}", elapsed_ms(started))
+        self.queue_url = response["QueueUrl"]
+        return True
+
+
+class SqsProducerUser(SqsUserMixin, ProducerUser):
+    """Sends stamped messages with SendMessage, or SendMessageBatch when
+    --batch-size is above 1.
+
+    Publish latency runs from the call to the HTTP response. The stamp travels in
+    the message attribute "msgload".
+    """
+
+    abstract = True
+    service = REQUEST_TYPE
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.client = sqs_client(self.settings)
+        self.ensure_queue()
+
+    def message_entry(self, index: int, stamp: Stamp) -> dict:
+        body = padded_payload(self.settings.message_size_bytes).decode()
+        attribute = {"DataType": "String", "StringValue": stamp.encode()}
+        return {
+            "Id": str(index),
+            "MessageBody": body,
+            "MessageAttributes": {STAMP_ATTRIBUTE: attribute},
+        }
+
+    def publish(self) -> None:
+        if not self.ensure_queue():
+            return
+        stamps = [self.next_stamp() for _ in range(self.settings.batch_size)]
+        entries = [self.message_entry(i, stamp) for i, stamp in enumerate(stamps)]
+        if len(entries) == 1:
+            self.send_one(entries[0], stamps[0])
+        else:
+            self.send_batch(entries, stamps)
+
+    def send_one(self, entry: dict, stamp: Stamp) -> None:
+        name = f"SendMessage {self.settings.queue_name}"
+        size = len(entry["MessageBody"])
+        started = time.perf_counter()
+        start_time = time.time()
+        try:
+            self.client.send_message(
+                QueueUrl=self.queue_url,
+                **{key: value for key, value in entry.items() if key != "Id"},
+            )
+        except Exception as error:
+            self.report_failure(name, error)
+            return
+        self.report(name, elapsed_ms(started), size, start_time_s=start_time)
+        self.acked(stamp)
+
+    def send_batch(self, entries: list[dict], stamps: list[Stamp]) -> None:
+        name = f"SendMessageBatch {self.settings.queue_name}"
+        started = time.perf_counter()
+        start_time = time.time()
+        try:
+            response = self.client.send_message_batch(
+                QueueUrl=self.queue_url, Entries=entries
+            )
+        except Exception as error:
+            self.report_failure(name, error, count=len(entries))
+            return
+        took_ms = elapsed_ms(started)
+        pairs = zip(entries, stamps, strict=True)
+        by_id = {entry["Id"]: (entry, stamp) for entry, stamp in pairs}
+        for success in response.get("Successful", []):
+            entry, stamp = by_id[success["Id"]]
+            self.report(
+                name, took_ms, len(entry["MessageBody"]), start_time_s=start_time
+            )
+            self.acked(stamp)
+        self.report_failed_entries(name, response.get("Failed", []), took_ms)
+
+
+class SqsConsumerUser(SqsUserMixin, ConsumerUser):
+    """Long-polls with ReceiveMessage and deletes what it received in one batch.
+
+    Receives that return no message are reported as "ReceiveMessage (empty)", apart
+    from receives that returned messages.
+    """
+
+    abstract = True
+    service = REQUEST_TYPE
+    order_by_group = False
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.client = sqs_client(self.settings)
+        self.ensure_queue()
+
+    def consume(self) -> None:
+        if not self.ensure_queue():
+            return
+        messages = self.receive()
+        if messages:
+            self.delete(messages)
+
+    def receive(self) -> list[dict]:
+        queue = self.settings.queue_name
+        started = time.perf_counter()
+        try:
+            response = self.client.receive_message(
+                QueueUrl=self.queue_url,
+                MaxNumberOfMessages=MAX_RECEIVE,
+                WaitTimeSeconds=self.settings.wait_time_s,
+                VisibilityTimeout=self.settings.visibility_timeout_s,
+                MessageAttributeNames=[STAMP_ATTRIBUTE],
+                MessageSystemAttributeNames=["MessageGroupId"],
+            )
+        except Exception as error:
+            self.report_failure(f"ReceiveMessage {queue}", error)
+            self.wait_after_failure()
+            return []
+        took_ms = elapsed_ms(started)
+        messages = response.get("Messages", [])
+        if not messages:
+            self.report(f"ReceiveMessage (empty) {queue}", took_ms)
+            return []
+        size = sum(len(message.get("Body", "")) for message in messages)
+        self.report(f"ReceiveMessage {queue}", took_ms, size)
+        for message in messages:
+            self.consumed(self.stamp_of(message), queue, self.order_key(message))
+        return messages
+
+    def stamp_of(self, message: dict) -> Stamp | None:
+        attribute = message.get("MessageAttributes", {}).get(STAMP_ATTRIBUTE)
+        return None if attribute is None else Stamp.decode(attribute["StringValue"])
+
+    def order_key(self, message: dict):
+        if not self.order_by_group:
+            return None
+        return message.get("Attributes", {}).get("MessageGroupId")
+
+    def delete(self, messages: list[dict]) -> None:
+        name = f"DeleteMessageBatch {self.settings.queue_name}"
+        entries = [
+            {"Id": str(i), "ReceiptHandle": message["ReceiptHandle"]}
+            for i, message in enumerate(messages)
+        ]
+        started = time.perf_counter()
+        try:
+            response = self.client.delete_message_batch(
+                QueueUrl=self.queue_url, Entries=entries
+            )
+        except Exception as error:
+            self.report_failure(name, error)
+            return
+        took_ms = elapsed_ms(started)
+        self.report(name, took_ms)
+        self.report_failed_entries(name, response.get("Failed", []), took_ms)
