@@ -86,7 +86,9 @@ def run_command(command: list[str], brokers: list, state: StateDir) -> int:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         forward = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         try:
-            child = subprocess.Popen(command)
+            running = [b.name for b in brokers if state.running_pid(b.name) is not None]
+            environment = {**os.environ, "MSGLOAD_BROKERS": ",".join(running)}
+            child = subprocess.Popen(command, env=environment)
             return child.wait()
         finally:
             signal.signal(signal.SIGINT, previous)

@@ -1,4 +1,4 @@
-"""a producer that stamps and paces, a consumer that reads stamps."""
+"""Base user classes: a producer that stamps and paces, a consumer of stamps."""
 
 import itertools
 import logging
@@ -28,6 +28,9 @@ class MsgloadUser(User):
 
     service: str = "base"
     """Label of the service: Locust's request type and the row in the summary."""
+
+    broker: str = ""
+    """The local broker that serves this service: moto, kafka, rabbitmq, activemq."""
 
     @classmethod
     def check_settings(cls, settings) -> None:

@@ -121,6 +121,7 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
 
     abstract = True
     service = REQUEST_TYPE
+    broker = "kafka"
 
     producer_options: dict = {"acks": "all", "linger_ms": 5}
     """Extra KafkaProducer options (acks, linger_ms, compression_type, ...)."""
@@ -203,6 +204,7 @@ class KafkaConsumerUser(KafkaUserMixin, ConsumerUser):
 
     abstract = True
     service = REQUEST_TYPE
+    broker = "kafka"
 
     consumer_options: dict = {}
     """Extra KafkaConsumer options."""

@@ -75,6 +75,7 @@ def _on_init(environment, runner, **_kwargs) -> None:
         lambda data, **_: run.ledger.merge(data.get(REPORT_KEY, {}))
     )
     run.options = {key: value for key, value in vars(options).items()}
+    _keep_users_of_running_brokers(environment)
     run.workers_expected = options.expect_workers if options.master else 0
     _open_run_dir(environment, run)
     if options.headless:
@@ -82,6 +83,27 @@ def _on_init(environment, runner, **_kwargs) -> None:
             run.settings = check_settings(environment)
         except ConfigError as error:
             _stop_on_config_error(environment, run, error)
+
+
+def _keep_users_of_running_brokers(environment) -> None:
+    """Leave out the user classes whose local broker is not in --brokers."""
+    brokers = [name for name in environment.parsed_options.brokers.split(",") if name]
+    if not brokers or environment.parsed_options.target != "local":
+        return
+    kept = [
+        user_class
+        for user_class in environment.user_classes
+        if not getattr(user_class, "broker", "") or user_class.broker in brokers
+    ]
+    for user_class in environment.user_classes:
+        if user_class not in kept:
+            logger.warning(
+                "Leaving out %s: its broker %s is not running here (--brokers %s)",
+                user_class.__name__,
+                user_class.broker,
+                ",".join(brokers),
+            )
+    environment.user_classes[:] = kept
 
 
 def _check_master_host(options) -> None:

@@ -5,7 +5,7 @@ saying how to fix the first wrong one, before any request is sent.
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from users.errors import ConfigError
 
@@ -149,6 +149,8 @@ class Settings:
     visibility_timeout_s: int
     drain_s: float
     backlog_interval_s: float
+    options: object = field(default=None, repr=False, compare=False)
+    """Locust's parsed options, where each service module reads its own options."""
 
     @property
     def boto3_options(self) -> dict:
@@ -181,6 +183,7 @@ class Settings:
             visibility_timeout_s=options.visibility_timeout_s,
             drain_s=options.drain_s,
             backlog_interval_s=options.backlog_interval_s,
+            options=options,
         )
         settings.check(getattr(options, "run_time", None))
         return settings
@@ -222,7 +225,7 @@ class Settings:
 
     def public_dict(self) -> dict:
         """Return the settings for run.json; they hold no secret."""
-        return dict(self.__dict__)
+        return {key: value for key, value in self.__dict__.items() if key != "options"}
 
 
 def _require(condition: bool, sentence: str) -> None:

@@ -97,6 +97,7 @@ class SqsProducerUser(SqsUserMixin, ProducerUser):
 
     abstract = True
     service = REQUEST_TYPE
+    broker = "moto"
 
     def on_start(self) -> None:
         super().on_start()
@@ -170,6 +171,7 @@ class SqsConsumerUser(SqsUserMixin, ConsumerUser):
 
     abstract = True
     service = REQUEST_TYPE
+    broker = "moto"
     order_by_group = False
 
     def on_start(self) -> None:
