@@ -20,6 +20,8 @@ DEFAULT_SERVICES = "moto,kafka"
 def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m stack",
+        usage="python -m stack {start,check,stop,status} [options]\n"
+        "       python -m stack run [options] -- COMMAND [ARGS...]",
         description="Start, check and stop the local brokers on 127.0.0.1.",
     )
     parser.add_argument("action", choices=["start", "check", "stop", "status", "run"])
@@ -41,12 +43,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
             default=int(os.environ.get(f"{name.upper()}_PORT", broker_class.port)),
             help=f"port of {name} on 127.0.0.1 (default {broker_class.port})",
         )
-    parser.add_argument(
-        "command", nargs=argparse.REMAINDER, help="with run: -- COMMAND [ARGS...]"
-    )
+    command: list[str] = []
+    if "--" in argv:
+        split = argv.index("--")
+        argv, command = argv[:split], argv[split + 1 :]
     args = parser.parse_args(argv)
-    if args.command[:1] == ["--"]:
-        args.command = args.command[1:]
+    args.command = command
     if (args.action == "run") != bool(args.command):
         parser.error("give a command after -- with run, and only with run")
     unknown = [name for name in args.services.split(",") if name not in BROKERS]
@@ -122,7 +124,7 @@ def run_action(action: str, brokers: list, state: StateDir) -> int:
         try:
             broker.check()
             print(f"{broker.name} up on 127.0.0.1:{broker.port}")
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported, then the exit code
             print(f"{broker.name} running but not answering: {error}")
             status = 1
     return status

@@ -69,7 +69,7 @@ class Broker:
             try:
                 self.check()
                 return
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - any failure means not up yet
                 last_error = error
             time.sleep(0.5)
         raise StackError(

@@ -42,6 +42,8 @@ class BacklogSampler:
         self.path = None if run.run_dir is None else run.run_dir / "backlog.csv"
         self.greenlet: gevent.Greenlet | None = None
         self._failures_logged: set[str] = set()
+        self.totals: list[tuple] = []
+        """(time, backlog summed over every resource) of each complete sample."""
 
     def start(self) -> None:
         if self.path is None or not self.probes:
@@ -61,20 +63,36 @@ class BacklogSampler:
             gevent.sleep(max(0.0, next_sample - time.monotonic()))
 
     def sample_once(self) -> None:
+        total = 0.0
+        complete = True
         for key, probe in self.probes.items():
             timestamp = utc_now().isoformat()
             try:
                 rows = probe()
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - a missed sample, logged once per probe
                 if key not in self._failures_logged:
                     self._failures_logged.add(key)
                     logger.warning(
                         "Backlog of %s not sampled: %s", key, translate(error)
                     )
+                complete = False
                 continue
             for service, resource, metric, value in rows:
                 self._writer.writerow([timestamp, service, resource, metric, value])
+                total += value
         self._file.flush()
+        if complete:
+            self.totals.append((utc_now(), total))
+
+    def drain_s(self, publishing_stopped_at) -> float | None:
+        """Return seconds from publishing_stopped_at to the first sample with no
+        backlog at all, or None when the backlog never reached zero."""
+        if publishing_stopped_at is None:
+            return None
+        for moment, total in self.totals:
+            if moment >= publishing_stopped_at and total == 0:
+                return round((moment - publishing_stopped_at).total_seconds(), 3)
+        return None
 
     def stop(self) -> None:
         if self.greenlet is None:

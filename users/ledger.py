@@ -137,6 +137,7 @@ class Ledger:
         self._pending: dict[str, _Pending] = defaultdict(_Pending)
         self._seen: dict[tuple[str, str], SeqSet] = defaultdict(SeqSet)
         self._last_seq: dict[tuple, int] = {}
+        self.sent_totals: dict[str, dict[str, int]] = {}
 
     def record_acked(self, service: str, stamp: Stamp, acked_at_s: float) -> None:
         pending = self._pending[service]
@@ -168,6 +169,12 @@ class Ledger:
     def take_pending(self) -> dict:
         """Return what was recorded since the last call, ready to send to the master."""
         pending, self._pending = self._pending, defaultdict(_Pending)
+        for service, item in pending.items():
+            totals = self.sent_totals.setdefault(
+                service, {"published": 0, "deliveries": 0}
+            )
+            totals["published"] += sum(len(seqs) for seqs in item.acked.values())
+            totals["deliveries"] += sum(len(seqs) for seqs in item.consumed.values())
         return {
             service: {
                 "acked": {p: to_runs(seqs) for p, seqs in item.acked.items()},

@@ -2,6 +2,7 @@
 folder, correctness counts across workers, drain period and end-of-run summary."""
 
 import logging
+import subprocess
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from locust.stats import (
 
 from users.backlog import BacklogSampler
 from users.errors import ConfigError
+from users.gates import WorkerWatch, add_gate_arguments, evaluate_gates, format_gates
 from users.run import RunContext, new_run_id, utc_now
 from users.settings import Settings, add_arguments
 from users.summary import format_table, summarize
@@ -26,6 +28,8 @@ __all__ = ["STOP_PUBLISHING_MESSAGE", "check_settings"]
 
 STOP_PUBLISHING_MESSAGE = "msgload_stop_publishing"
 REPORT_KEY = "msgload"
+REPORT_TIMEOUT_S = 300
+_current_run: RunContext | None = None
 
 
 # kafka-python logs every connection at INFO; a load test shows only its problems.
@@ -35,6 +39,7 @@ logging.getLogger("kafka").setLevel(logging.WARNING)
 @events.init_command_line_parser.add_listener
 def _add_arguments(parser) -> None:
     add_arguments(parser)
+    add_gate_arguments(parser)
 
 
 def _scenario_name(options) -> str:
@@ -62,6 +67,8 @@ def _on_init(environment, runner, **_kwargs) -> None:
     options.run_id = options.run_id or new_run_id(started_at)
     run = RunContext(options.run_id, _scenario_name(options), started_at)
     environment.msgload = run
+    global _current_run
+    _current_run = run
     if isinstance(runner, WorkerRunner):
         _check_master_host(options)
         runner.register_message(
@@ -76,6 +83,9 @@ def _on_init(environment, runner, **_kwargs) -> None:
     )
     run.options = {key: value for key, value in vars(options).items()}
     _keep_users_of_running_brokers(environment)
+    if options.headless and options.num_users is None:
+        # One user per user class, so every producer has its consumer.
+        options.num_users = options.spawn_rate = len(environment.user_classes)
     run.workers_expected = options.expect_workers if options.master else 0
     _open_run_dir(environment, run)
     if options.headless:
@@ -178,6 +188,8 @@ def _on_test_start(environment, **_kwargs) -> None:
         )
     run.sampler = BacklogSampler(environment, run)
     run.sampler.start()
+    if isinstance(environment.runner, MasterRunner) and run.worker_watch is None:
+        run.worker_watch = WorkerWatch(environment.runner)
 
 
 def _stop_publishing(environment) -> None:
@@ -190,7 +202,10 @@ def _stop_publishing(environment) -> None:
 @events.quitting.add_listener
 def _on_quitting(environment, **_kwargs) -> None:
     run: RunContext | None = getattr(environment, "msgload", None)
-    if run is None or isinstance(environment.runner, WorkerRunner):
+    if run is None:
+        return
+    if isinstance(environment.runner, WorkerRunner):
+        logger.info("Worker totals sent to the master: %s", run.ledger.sent_totals)
         return
     run.ended_at = utc_now()
     sampler = getattr(run, "sampler", None)
@@ -198,9 +213,58 @@ def _on_quitting(environment, **_kwargs) -> None:
         sampler.stop()
     run.ledger.merge_own()
     run.summary = summarize(environment.runner.stats, run.ledger)
-    print_summary(run)
+    if run.worker_watch is not None:
+        run.worker_watch.stop()
+        run.workers_lost = list(run.worker_watch.lost)
+    drain_s = sampler.drain_s(run.publishing_stopped_at) if sampler else None
+    run.gates = evaluate_gates(
+        environment.parsed_options,
+        run.summary,
+        environment.runner.stats,
+        drain_s,
+        run.workers_lost,
+    )
+    if run.gates:
+        failed = any(not gate["passed"] for gate in run.gates)
+        environment.process_exit_code = 1 if failed else 0
     run.write_run_json()
     _finish_csv(run)
+
+
+@events.quit.add_listener
+def _on_quit(**_kwargs) -> None:
+    # Locust prints its own tables just before this event, so the summary and the
+    # report's path are the last lines a person sees.
+    run: RunContext | None = _current_run
+    if run is None or not run.summary and run.config_error:
+        return
+    print_summary(run)
+    if not run.options.get("skip_report"):
+        write_report(run)
+
+
+def write_report(run: RunContext) -> None:
+    """Write the analysis report into the run folder, in a process of its own so
+    pandas and matplotlib stay out of the load generator."""
+    if run.run_dir is None:
+        return
+    command = [sys.executable, "-m", "analysis", "report", str(run.run_dir)]
+    try:
+        result = subprocess.run(
+            command, capture_output=True, text=True, timeout=REPORT_TIMEOUT_S
+        )
+    except subprocess.TimeoutExpired:
+        logger.error(
+            "The report of %s took over %s s; run %s",
+            run.run_dir,
+            REPORT_TIMEOUT_S,
+            " ".join(command),
+        )
+        return
+    if result.returncode != 0:
+        logger.error("The report of %s failed: %s", run.run_dir, result.stderr.strip())
+        return
+    print(f"Report: {run.run_dir / 'report.html'}", flush=True)
 
 
 def _finish_csv(run: RunContext) -> None:
@@ -219,6 +283,9 @@ def print_summary(run: RunContext) -> None:
     print()
     print(f"msgload summary of run {run.run_id} ({run.scenario})")
     print(format_table(run.summary))
+    if run.gates:
+        print("Gates:")
+        print(format_gates(run.gates))
     if run.run_dir is not None:
         print(f"Results folder: {run.run_dir}")
     print(flush=True)

@@ -9,13 +9,20 @@ import secrets
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from users.ledger import Ledger
 from users.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MSGLOAD_VERSION", "RunContext", "new_run_id", "utc_now"]
+__all__ = [
+    "MSGLOAD_VERSION",
+    "RunContext",
+    "new_run_id",
+    "public_options",
+    "utc_now",
+]
 
 MSGLOAD_VERSION = "0.1.0"
 VERSIONED_PACKAGES = ("locust", "boto3", "botocore", "kafka-python", "gevent")
@@ -61,6 +68,7 @@ class RunContext:
     gates: list[dict] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     sampler: object = None
+    worker_watch: object = None
     csv_writer: object = None
     csv_greenlet: object = None
 
@@ -86,7 +94,7 @@ class RunContext:
             "ended_at": _iso(self.ended_at),
             "target": self.settings.target if self.settings else None,
             "config_error": self.config_error,
-            "options": self.options,
+            "options": public_options(self.options),
             "versions": versions(),
             "services": self.summary,
             "gates": self.gates,
@@ -97,6 +105,31 @@ class RunContext:
         temporary.write_text(json.dumps(document, indent=2, default=str) + "\n")
         os.replace(temporary, path)
         return path
+
+
+SECRET_WORDS = ("password", "secret", "token", "credential")
+
+
+def public_options(options: dict) -> dict:
+    """Return options with every secret masked: passwords, tokens and the password
+    part of URLs such as amqp://user:password@host/."""
+    public = {}
+    for key, value in options.items():
+        if any(word in key.lower() for word in SECRET_WORDS) and value:
+            public[key] = "***"
+        elif isinstance(value, str) and "://" in value and "@" in value:
+            public[key] = _mask_url_password(value)
+        else:
+            public[key] = value
+    return public
+
+
+def _mask_url_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def _iso(moment: dt.datetime | None) -> str | None:

@@ -118,6 +118,18 @@ def add_arguments(parser) -> None:
         help="seconds between backlog samples",
     )
     option(
+        "--brokers",
+        default=os.environ.get("MSGLOAD_BROKERS", ""),
+        help="comma-separated local brokers that run (moto, kafka, rabbitmq, "
+        "activemq); users of the others are left out. Empty: all",
+    )
+    option(
+        "--skip-report",
+        action="store_true",
+        default=False,
+        help="do not write the analysis report (report.html, summary.md) at the end",
+    )
+    option(
         "--results-dir",
         default="results",
         help="folder that receives one folder per run",

@@ -78,7 +78,7 @@ class SqsUserMixin:
             response = self.client.create_queue(
                 QueueName=name, Attributes=self.queue_attributes()
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(f"CreateQueue {name}", error)
             self.wait_after_failure()
             return False
@@ -133,7 +133,7 @@ class SqsProducerUser(SqsUserMixin, ProducerUser):
                 QueueUrl=self.queue_url,
                 **{key: value for key, value in entry.items() if key != "Id"},
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(name, error)
             return
         self.report(name, elapsed_ms(started), size, start_time_s=start_time)
@@ -147,7 +147,7 @@ class SqsProducerUser(SqsUserMixin, ProducerUser):
             response = self.client.send_message_batch(
                 QueueUrl=self.queue_url, Entries=entries
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(name, error, count=len(entries))
             return
         took_ms = elapsed_ms(started)
@@ -198,7 +198,7 @@ class SqsConsumerUser(SqsUserMixin, ConsumerUser):
                 MessageAttributeNames=[STAMP_ATTRIBUTE],
                 MessageSystemAttributeNames=["MessageGroupId"],
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(f"ReceiveMessage {queue}", error)
             self.wait_after_failure()
             return []
@@ -233,7 +233,7 @@ class SqsConsumerUser(SqsUserMixin, ConsumerUser):
             response = self.client.delete_message_batch(
                 QueueUrl=self.queue_url, Entries=entries
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(name, error)
             return
         took_ms = elapsed_ms(started)
