@@ -69,6 +69,8 @@ def local_stack(tmp_path_factory) -> LocalStack:
 def run_locust(args: list[str], cwd: Path, timeout_s: float = 240, env=None):
     """Run the locust command line with args in cwd and return the finished process."""
     environment = {**os.environ, "PYTHONWARNINGS": "default", **(env or {})}
+    # A None value removes the variable.
+    environment = {k: v for k, v in environment.items() if v is not None}
     return subprocess.run(
         [LOCUST, *args],
         capture_output=True,
@@ -82,3 +84,45 @@ def run_locust(args: list[str], cwd: Path, timeout_s: float = 240, env=None):
 @pytest.fixture(scope="session")
 def locust_run():
     return run_locust
+
+
+@dataclass
+class UserHarness:
+    """A Locust environment with msgload's run state and a log of request events."""
+
+    environment: object
+    requests: list[dict]
+
+    def successes(self, name: str) -> list[dict]:
+        return [r for r in self.requests if r["name"] == name and not r["exception"]]
+
+    def failures(self, name: str) -> list[dict]:
+        return [r for r in self.requests if r["name"] == name and r["exception"]]
+
+
+@pytest.fixture
+def user_harness():
+    """Return a factory: harness(user_classes, *args) with args as on the command
+    line (for example "--endpoint-url", url)."""
+    import locust.argument_parser
+    from locust.env import Environment
+
+    import users  # noqa: F401 - registers msgload's options
+    from users.plugin import check_settings
+    from users.run import RunContext, new_run_id, utc_now
+
+    def build(user_classes: list, *args: str) -> UserHarness:
+        options = locust.argument_parser.parse_options(args=["-f", "x.py", *args])
+        environment = Environment(
+            user_classes=user_classes, events=locust.events, parsed_options=options
+        )
+        started = utc_now()
+        run = RunContext(new_run_id(started), "test", started)
+        environment.msgload = run
+        run.settings = check_settings(environment)
+        requests: list[dict] = []
+        environment.events.request.add_listener(lambda **event: requests.append(event))
+        return UserHarness(environment, requests)
+
+    yield build
+    locust.events.request._handlers.clear()

@@ -56,11 +56,13 @@ class BacklogSampler:
         self.greenlet = gevent.spawn(self._loop)
 
     def _loop(self) -> None:
+        # The first sample waits one interval, so the users have created their
+        # queues, topics and streams by then.
         next_sample = time.monotonic()
         while True:
-            self.sample_once()
             next_sample += self.interval_s
             gevent.sleep(max(0.0, next_sample - time.monotonic()))
+            self.sample_once()
 
     def sample_once(self) -> None:
         total = 0.0

@@ -46,10 +46,14 @@ class MsgloadUser(User):
         report(self.environment, self.service, name, response_time_ms, length, **kw)
 
     def report_failure(self, name: str, error: BaseException, count: int = 1) -> None:
-        """Report error as count failures of name, under the service's error code."""
+        """Report error as count failures of name, under the service's error code.
+
+        The failures carry no response time, so a call that failed at once does not
+        pull the latency percentiles of name down.
+        """
         failure = translate(error)
         for _ in range(count):
-            report(self.environment, self.service, name, 0.0, 0, exception=failure)
+            report(self.environment, self.service, name, None, 0, exception=failure)
         logger.debug("%s %s failed: %s", self.service, name, failure)
 
     def report_failed_entries(

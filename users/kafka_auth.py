@@ -10,6 +10,7 @@ The SCRAM password is a secret. It comes from --kafka-sasl-password or, to keep 
 out of the command line, from the environment variable MSGLOAD_KAFKA_SASL_PASSWORD.
 """
 
+import importlib.util
 import logging
 import os
 import time
@@ -47,6 +48,8 @@ SCRAM_MECHANISMS = {
     "sasl-scram-sha-512": "SCRAM-SHA-512",
     "sasl-scram-sha-256": "SCRAM-SHA-256",
 }
+SIGNER_MODULE = "aws_msk_iam_sasl_signer"
+SIGNER_PACKAGE = "aws-msk-iam-sasl-signer-python==1.0.2"
 # A new token is signed this long before the old one expires, so a connection
 # opened just before expiry still authenticates.
 TOKEN_REFRESH_MARGIN_S = 60.0
@@ -119,6 +122,11 @@ class KafkaSecurity:
                 "has no IAM; use --target aws with the cluster's IAM bootstrap "
                 "brokers, or --kafka-security plaintext for the local broker."
             )
+        if self.mode == "iam" and importlib.util.find_spec(SIGNER_MODULE) is None:
+            raise ConfigError(
+                "--kafka-security iam needs AWS's token signer; install it with "
+                f"pip install {SIGNER_PACKAGE}."
+            )
         if self.mode in SCRAM_MECHANISMS and not (self.username and self.password):
             raise ConfigError(
                 f"--kafka-security {self.mode} needs a user name and a password; "
@@ -139,7 +147,7 @@ class KafkaSecurity:
     def client_options(self) -> dict:
         """Return the kafka-python keyword arguments for this security mode.
 
-        The dictionary holds the SCRAM password in SCRAM mode, so it must not be
+        The dictionary contains the SCRAM password in SCRAM mode, so it must not be
         logged or written anywhere.
         """
         if self.mode == "plaintext":

@@ -1,6 +1,7 @@
 """Locust event listeners that give every msgload scenario its options, results
 folder, correctness counts across workers, drain period and end-of-run summary."""
 
+import argparse
 import logging
 import subprocess
 import sys
@@ -40,6 +41,11 @@ logging.getLogger("kafka").setLevel(logging.WARNING)
 def _add_arguments(parser) -> None:
     add_arguments(parser)
     add_gate_arguments(parser)
+    # A worker connects to its master before any event reaches this plugin, so
+    # the master host is checked while the command line is parsed.
+    for action in parser._actions:
+        if action.dest == "master_host":
+            action.type = _master_host
 
 
 def _scenario_name(options) -> str:
@@ -70,9 +76,8 @@ def _on_init(environment, runner, **_kwargs) -> None:
     global _current_run
     _current_run = run
     if isinstance(runner, WorkerRunner):
-        _check_master_host(options)
         runner.register_message(
-            STOP_PUBLISHING_MESSAGE, lambda *_: run.stop_publishing()
+            STOP_PUBLISHING_MESSAGE, lambda **_: run.stop_publishing()
         )
         environment.events.report_to_master.add_listener(
             lambda data, **_: data.__setitem__(REPORT_KEY, run.ledger.take_pending())
@@ -116,13 +121,13 @@ def _keep_users_of_running_brokers(environment) -> None:
     environment.user_classes[:] = kept
 
 
-def _check_master_host(options) -> None:
-    host = options.master_host or ""
+def _master_host(host: str) -> str:
     if host.count(":") == 1:
-        _exit_with(
+        raise argparse.ArgumentTypeError(
             f"--master-host must be a host name without a port (got {host!r}); "
             "give the port with --master-port."
         )
+    return host
 
 
 def _exit_with(sentence: str) -> None:

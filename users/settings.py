@@ -272,8 +272,15 @@ def _check_endpoint(endpoint_url: str | None, target: str) -> None:
 
 def _check_aws_credentials(region: str) -> None:
     import boto3
+    import botocore.exceptions
 
-    credentials = boto3.session.Session(region_name=region).get_credentials()
+    try:
+        credentials = boto3.session.Session(region_name=region).get_credentials()
+    except botocore.exceptions.ProfileNotFound as error:
+        raise ConfigError(
+            f"{error}; set AWS_PROFILE to a profile in ~/.aws/config (aws configure "
+            "list-profiles shows them) or unset it."
+        ) from error
     if credentials is None:
         raise ConfigError(
             "No AWS credentials found for --target aws; set AWS_PROFILE to a "

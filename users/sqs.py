@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from users.base import ConsumerUser, ProducerUser
 from users.envelope import STAMP_ATTRIBUTE, Stamp, padded_payload
+from users.errors import BrokerError
 from users.timing import elapsed_ms
 
 logger = logging.getLogger(__name__)
@@ -33,6 +34,17 @@ CLIENT_CONFIG = Config(
 
 def sqs_client(settings):
     return boto3.client("sqs", config=CLIENT_CONFIG, **settings.boto3_options)
+
+
+def message_size_bytes(entry: dict) -> int:
+    """Return the size SQS checks against MaximumMessageSize: the body plus each
+    message attribute's name, data type and value, in bytes."""
+    size = len(entry["MessageBody"].encode())
+    for name, attribute in entry.get("MessageAttributes", {}).items():
+        value = attribute.get("StringValue", attribute.get("BinaryValue", b""))
+        value_bytes = value.encode() if isinstance(value, str) else value
+        size += len(name.encode()) + len(attribute["DataType"]) + len(value_bytes)
+    return size
 
 
 SQS_BACKLOG_ATTRIBUTES = {
@@ -102,7 +114,9 @@ class SqsProducerUser(SqsUserMixin, ProducerUser):
     def on_start(self) -> None:
         super().on_start()
         self.client = sqs_client(self.settings)
-        self.ensure_queue()
+        self.max_message_size_bytes: int | None = None
+        if self.ensure_queue():
+            self.queue_max_message_size_bytes()
 
     def message_entry(self, index: int, stamp: Stamp) -> dict:
         body = padded_payload(self.settings.message_size_bytes).decode()
@@ -118,10 +132,58 @@ class SqsProducerUser(SqsUserMixin, ProducerUser):
             return
         stamps = [self.next_stamp() for _ in range(self.settings.batch_size)]
         entries = [self.message_entry(i, stamp) for i, stamp in enumerate(stamps)]
-        if len(entries) == 1:
+        entries, stamps = self.within_size_limit(entries, stamps)
+        if not entries:
+            return
+        if self.settings.batch_size == 1:
             self.send_one(entries[0], stamps[0])
         else:
             self.send_batch(entries, stamps)
+
+    def within_size_limit(
+        self, entries: list[dict], stamps: list[Stamp]
+    ) -> tuple[list[dict], list[Stamp]]:
+        """Return the entries that fit the queue's MaximumMessageSize, with their
+        stamps; report each other entry as a MessageTooLong failure, unsent."""
+        limit = self.queue_max_message_size_bytes()
+        if limit is None:
+            return entries, stamps
+        queue = self.settings.queue_name
+        operation = (
+            "SendMessage" if self.settings.batch_size == 1 else "SendMessageBatch"
+        )
+        kept = []
+        for entry, stamp in zip(entries, stamps, strict=True):
+            size = message_size_bytes(entry)
+            if size <= limit:
+                kept.append((entry, stamp))
+                continue
+            error = BrokerError(
+                "MessageTooLong",
+                f"{size} bytes > MaximumMessageSize {limit} bytes of queue {queue}; "
+                "lower --message-size-bytes or raise the queue's MaximumMessageSize",
+            )
+            self.report_failure(f"{operation} {queue}", error)
+        return [entry for entry, _ in kept], [stamp for _, stamp in kept]
+
+    def queue_max_message_size_bytes(self) -> int | None:
+        """Return the queue's MaximumMessageSize, read once per user; None until a
+        GetQueueAttributes call succeeds."""
+        if self.max_message_size_bytes is not None:
+            return self.max_message_size_bytes
+        name = f"GetQueueAttributes {self.settings.queue_name}"
+        started = time.perf_counter()
+        try:
+            response = self.client.get_queue_attributes(
+                QueueUrl=self.queue_url, AttributeNames=["MaximumMessageSize"]
+            )
+        except Exception as error:  # noqa: BLE001 - reported as a failure event
+            self.report_failure(name, error)
+            return None
+        self.report(name, elapsed_ms(started))
+        limit = response["Attributes"]["MaximumMessageSize"]
+        self.max_message_size_bytes = int(limit)
+        return self.max_message_size_bytes
 
     def send_one(self, entry: dict, stamp: Stamp) -> None:
         name = f"SendMessage {self.settings.queue_name}"

@@ -38,7 +38,7 @@ def _merged(entries: list[StatsEntry]) -> StatsEntry | None:
 
 
 def _percentiles(entry: StatsEntry | None) -> dict[str, float | None]:
-    if entry is None or entry.num_requests == 0:
+    if entry is None or entry.num_requests - entry.num_none_requests == 0:
         return dict.fromkeys(PERCENTILES)
     return {
         key: float(entry.get_response_time_percentile(fraction))

@@ -14,14 +14,15 @@ def report(
     environment,
     request_type: str,
     name: str,
-    response_time_ms: float,
+    response_time_ms: float | None,
     response_length_bytes: int = 0,
     exception: BaseException | None = None,
     start_time_s: float | None = None,
 ) -> None:
     """Fire one request event, the way every msgload user reports a broker call.
 
-    response_time_ms is the call's duration; start_time_s is its wall-clock start
+    response_time_ms is the call's duration, or None when it has none (a call that
+    failed before reaching the service); start_time_s is its wall-clock start
     (time.time()), which Locust stores with the sample.
     """
     environment.events.request.fire(
