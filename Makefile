@@ -19,6 +19,8 @@ KAFKA_PORT ?= 9092
 RABBITMQ_PORT ?= 5672
 ACTIVEMQ_PORT ?= 61613
 ARGS ?=
+# These scenarios' load shapes end the run themselves.
+SHAPE_SCENARIOS := step spike ramp autoscaling
 
 PORTS := --moto-port $(MOTO_PORT) --kafka-port $(KAFKA_PORT) \
 	--rabbitmq-port $(RABBITMQ_PORT) --activemq-port $(ACTIVEMQ_PORT)
@@ -53,7 +55,8 @@ run: $(BIN)/.installed install-brokers
 	$(BIN)/python -m stack run --services $(SERVICES) $(PORTS) -- \
 	$(BIN)/locust -f locustfiles/$(SCENARIO).py --headless \
 		$(if $(USERS),--users $(USERS) --spawn-rate $(USERS)) \
-		--run-time $$(( $(DURATION) + $(DRAIN) ))s --drain-s $(DRAIN) --publish-rate $(RATE) \
+		$(if $(filter $(SCENARIO),$(SHAPE_SCENARIOS)),,--run-time $$(( $(DURATION) + $(DRAIN) ))s) \
+		--drain-s $(DRAIN) --publish-rate $(RATE) \
 		--message-size-bytes $(MESSAGE_SIZE) --batch-size $(BATCH) \
 		--results-dir $(RESULTS) $(LOCAL_ENDPOINTS) $(ARGS)
 

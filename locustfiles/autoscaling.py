@@ -155,8 +155,7 @@ class AutoscalingShape(shapes.StepShape):
         try:
             self.scaler = self.build_scaler(environment)
         except ConfigError as error:
-            logger.error("%s", error)
-            environment.process_exit_code = 2
+            shapes.stop_on_config_error(environment, error)
             return False
         self.scaler.start()
         return True

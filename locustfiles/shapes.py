@@ -26,7 +26,13 @@ from users.settings import DEFAULT_DRAIN_S
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["MsgloadShape", "RampShape", "SpikeShape", "StepShape"]
+__all__ = [
+    "MsgloadShape",
+    "RampShape",
+    "SpikeShape",
+    "StepShape",
+    "stop_on_config_error",
+]
 
 DEFAULT_CONSUMER_USERS = 1
 # Locust kills a stopped user at once unless --stop-timeout is set, and a producer
@@ -265,8 +271,7 @@ class MsgloadShape(LoadTestShape):
             else:
                 self.check()
         except ConfigError as error:
-            logger.error("%s", error)
-            environment.process_exit_code = 2
+            stop_on_config_error(environment, error)
             return False
         logger.info(
             "Load shape %s: %.0f s of load, then %g s of drain",
@@ -282,7 +287,7 @@ class MsgloadShape(LoadTestShape):
 
     def stop_publishing(self) -> None:
         """Start the drain: producers stop, on this process and on every worker."""
-        plugin._stop_publishing(self.runner.environment)
+        plugin.stop_publishing(self.runner.environment)
 
     def finish(self) -> None:
         """Called once when the shape ends the run."""
@@ -419,6 +424,16 @@ class RampShape(MsgloadShape):
         _require(self.to_users >= 0, "--ramp-to-users must be 0 or more.")
         _require(self.over_s > 0, "--ramp-over-s must be above 0.")
         _require(self.hold_s >= 0, "--ramp-hold-s must be 0 or more.")
+
+
+def stop_on_config_error(environment, error: ConfigError) -> None:
+    """Log error and end the run with exit code 2, without a summary."""
+    logger.error("%s", error)
+    environment.process_exit_code = 2
+    run = getattr(environment, "msgload", None)
+    if run is not None:
+        run.config_error = str(error)
+        run.write_run_json()
 
 
 def _require(condition: bool, sentence: str) -> None:

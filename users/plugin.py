@@ -25,11 +25,12 @@ from users.summary import format_table, summarize
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["STOP_PUBLISHING_MESSAGE", "check_settings"]
+__all__ = ["STOP_PUBLISHING_MESSAGE", "check_settings", "stop_publishing"]
 
 STOP_PUBLISHING_MESSAGE = "msgload_stop_publishing"
 REPORT_KEY = "msgload"
 REPORT_TIMEOUT_S = 300
+DEFAULT_EXPECT_WORKERS_MAX_WAIT_S = 300
 _current_run: RunContext | None = None
 
 
@@ -92,6 +93,14 @@ def _on_init(environment, runner, **_kwargs) -> None:
         # One user per user class, so every producer has its consumer.
         options.num_users = options.spawn_rate = len(environment.user_classes)
     run.workers_expected = options.expect_workers if options.master else 0
+    if options.master and options.headless and not options.expect_workers_max_wait:
+        # Without a bound, a master whose workers never connect waits forever.
+        options.expect_workers_max_wait = DEFAULT_EXPECT_WORKERS_MAX_WAIT_S
+        logger.info(
+            "Waiting at most %s s for %s workers (--expect-workers-max-wait)",
+            DEFAULT_EXPECT_WORKERS_MAX_WAIT_S,
+            options.expect_workers,
+        )
     _open_run_dir(environment, run)
     if options.headless:
         try:
@@ -181,15 +190,18 @@ def _on_test_start(environment, **_kwargs) -> None:
         run.config_error = str(error)
         logger.error("%s", error)
         if not isinstance(environment.runner, WorkerRunner):
+            # Headless, the run ends with exit code 2; in the web UI only this
+            # test stops, so the option can be corrected and the test started again.
             environment.process_exit_code = 2
-            gevent.spawn(environment.runner.quit)
+            stop = options.headless and environment.runner.quit
+            gevent.spawn(stop or environment.runner.stop)
         return
     if isinstance(environment.runner, WorkerRunner):
         return
     run_time_s = options.run_time
     if run_time_s and run.settings.drain_s:
         gevent.spawn_later(
-            run_time_s - run.settings.drain_s, _stop_publishing, environment
+            run_time_s - run.settings.drain_s, stop_publishing, environment
         )
     run.sampler = BacklogSampler(environment, run)
     run.sampler.start()
@@ -197,7 +209,8 @@ def _on_test_start(environment, **_kwargs) -> None:
         run.worker_watch = WorkerWatch(environment.runner)
 
 
-def _stop_publishing(environment) -> None:
+def stop_publishing(environment) -> None:
+    """Stop the producers of this process and of every worker; consumers go on."""
     run: RunContext = environment.msgload
     run.stop_publishing()
     if isinstance(environment.runner, MasterRunner):
@@ -241,7 +254,8 @@ def _on_quit(**_kwargs) -> None:
     # Locust prints its own tables just before this event, so the summary and the
     # report's path are the last lines a person sees.
     run: RunContext | None = _current_run
-    if run is None or not run.summary and run.config_error:
+    # Workers have no run folder; a run stopped by a wrong option has no summary.
+    if run is None or run.run_dir is None or run.config_error:
         return
     print_summary(run)
     if not run.options.get("skip_report"):
@@ -254,6 +268,7 @@ def write_report(run: RunContext) -> None:
     if run.run_dir is None:
         return
     command = [sys.executable, "-m", "analysis", "report", str(run.run_dir)]
+    command += _scaling_report_arguments(run)
     try:
         result = subprocess.run(
             command, capture_output=True, text=True, timeout=REPORT_TIMEOUT_S
@@ -270,6 +285,24 @@ def write_report(run: RunContext) -> None:
         logger.error("The report of %s failed: %s", run.run_dir, result.stderr.strip())
         return
     print(f"Report: {run.run_dir / 'report.html'}", flush=True)
+
+
+def _scaling_report_arguments(run: RunContext) -> list[str]:
+    """Return the report options for the scaling activities the autoscaling
+    scenario wrote into the run folder, so the report shows its KPIs."""
+    activities = run.run_dir / "scaling_activities.json"
+    options = run.options
+    if not activities.exists() or "scaling_resource_id" not in options:
+        return []
+    threshold = options["target_backlog_per_consumer"] * options["consumers_min"]
+    return [
+        "--events-json",
+        str(activities),
+        "--resource-id",
+        str(options["scaling_resource_id"]),
+        "--backlog-threshold",
+        str(threshold),
+    ]
 
 
 def _finish_csv(run: RunContext) -> None:

@@ -61,7 +61,10 @@ def test_compare_run_writes_one_complete_folder(compare_run):
         assert (run_dirs[0] / name).is_file(), name
 
 
-@pytest.mark.parametrize("service", ["SQS", "Kafka"])
+LOCAL_SERVICES = ["SQS", "SQS FIFO", "SNS", "Kinesis", "Kafka"]
+
+
+@pytest.mark.parametrize("service", LOCAL_SERVICES)
 def test_every_acked_message_is_consumed(compare_run, service):
     _, run_dirs = compare_run
     row = json.loads((run_dirs[0] / "run.json").read_text())["services"][service]
@@ -72,7 +75,7 @@ def test_every_acked_message_is_consumed(compare_run, service):
     assert row["failures"] == 0
 
 
-@pytest.mark.parametrize("service", ["SQS", "Kafka"])
+@pytest.mark.parametrize("service", LOCAL_SERVICES)
 def test_end_to_end_samples_equal_consumed(compare_run, service):
     _, run_dirs = compare_run
     row = json.loads((run_dirs[0] / "run.json").read_text())["services"][service]
@@ -98,9 +101,9 @@ def test_run_has_no_gevent_warnings(compare_run):
     assert "RecursionError" not in finished.stderr
 
 
-def test_backlog_sampled_for_both_services(compare_run):
+def test_backlog_sampled_for_every_service(compare_run):
     _, run_dirs = compare_run
     rows = (run_dirs[0] / "backlog.csv").read_text().splitlines()
     assert rows[0] == "timestamp,service,resource,metric,value"
     services = {row.split(",")[1] for row in rows[1:]}
-    assert services == {"SQS", "Kafka"}
+    assert services == set(LOCAL_SERVICES)

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import boto3
@@ -185,3 +186,76 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.mark.broker
+def test_lost_worker_fails_the_run(local_stack, tmp_path):
+    port = str(_free_port())
+    master = subprocess.Popen(
+        [
+            LOCUST,
+            "-f",
+            SQS_SCENARIO,
+            "--master",
+            "--headless",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            port,
+            "--expect-workers",
+            "2",
+            "--expect-workers-max-wait",
+            "60",
+            "-u",
+            "4",
+            "-r",
+            "4",
+            "-t",
+            "20s",
+            "--drain-s",
+            "5",
+            "--publish-rate",
+            "20",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--skip-report",
+            *local_stack.locust_args,
+        ],  # fmt: skip
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            [
+                LOCUST,
+                "-f",
+                SQS_SCENARIO,
+                "--worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                port,
+            ],  # fmt: skip
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        time.sleep(8)
+        workers[0].kill()
+        master_out, master_err = master.communicate(timeout=120)
+    finally:
+        for worker in workers:
+            worker.kill()
+            worker.wait()
+
+    assert master.returncode == 1, master_err[-3000:]
+    assert "FAIL  workers lost:" in master_out
+    (run_dir,) = (tmp_path / "results").iterdir()
+    document = json.loads((run_dir / "run.json").read_text())
+    assert len(document["workers"]["lost"]) == 1
+    assert document["workers"]["lost"][0] in master_out
