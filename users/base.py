@@ -11,6 +11,7 @@ from locust.exception import StopUser
 
 from users.envelope import Stamp
 from users.errors import BatchEntryError, translate
+from users.summary import PUBLISH_OPERATIONS
 from users.timing import report
 
 logger = logging.getLogger(__name__)
@@ -19,6 +20,12 @@ __all__ = ["ConsumerUser", "MsgloadUser", "ProducerUser"]
 
 IDLE_WHILE_DRAINING_S = 0.5
 RETRY_CONNECT_S = 1.0
+INTENDED_TO_ACK = "intended-to-ack"
+# Intended send times of messages not yet acknowledged, per producer user. A send
+# that fails is never acknowledged, so past this many the oldest entries are
+# dropped and their messages, if acknowledged after all, get no intended-time
+# sample.
+MAX_INTENDED_PENDING = 100_000
 
 
 class MsgloadUser(User):
@@ -79,21 +86,64 @@ class ProducerUser(MsgloadUser):
 
     Each task publishes --batch-size messages. Publishing stops when the run's drain
     period starts; the user then idles so the consumers can empty the backlog.
+
+    With --publish-rate above zero (the open model) each message also gets an
+    "intended-to-ack <target>" sample: the time from the start of the schedule slot
+    its task was due in to its acknowledgement. A broker that stalls makes the
+    sender fall behind its schedule, and the publish call's own latency does not
+    show that wait; this entry does (coordinated omission).
     """
 
     abstract = True
+    _pacing = False
+    _publish_target = ""
 
     def on_start(self) -> None:
         super().on_start()
         self.producer_id = f"{secrets.token_hex(4)}"
         self._seq = itertools.count()
         self._next_task_s = time.monotonic()
+        self._pacing = self.settings.publish_rate > 0
+        self._task_intended_s = self._next_task_s
+        self._intended_s: dict[int, float] = {}
+        self._publish_target = ""
 
     def next_stamp(self) -> Stamp:
-        return Stamp.now(self.run.run_id, self.producer_id, next(self._seq))
+        stamp = Stamp.now(self.run.run_id, self.producer_id, next(self._seq))
+        if self._pacing:
+            self._note_intended(stamp.seq)
+        return stamp
 
-    def acked(self, stamp: Stamp) -> None:
+    def _note_intended(self, seq: int) -> None:
+        intended = self._intended_s
+        intended[seq] = self._task_intended_s
+        if len(intended) > MAX_INTENDED_PENDING:
+            del intended[next(iter(intended))]
+
+    def acked(self, stamp: Stamp, target: str | None = None) -> None:
+        """Record stamp as acknowledged; target names the intended-time entry
+        (default: the target of the last publish entry this user reported)."""
+        acked_s = time.monotonic()
         self.run.ledger.record_acked(self.service, stamp, time.time())
+        if not self._pacing:
+            return
+        intended_s = self._intended_s.pop(stamp.seq, None)
+        if intended_s is None:
+            return
+        name = f"{INTENDED_TO_ACK} {target or self._publish_target or self.service}"
+        report(
+            self.environment,
+            self.service,
+            name,
+            (acked_s - intended_s) * 1000.0,
+        )
+
+    def report(self, name: str, response_time_ms: float, length: int = 0, **kw) -> None:
+        super().report(name, response_time_ms, length, **kw)
+        if self._pacing and kw.get("exception") is None:
+            operation, _, target = name.partition(" ")
+            if operation in PUBLISH_OPERATIONS:
+                self._publish_target = target
 
     def wait_time(self) -> float:
         rate = self.settings.publish_rate
@@ -110,6 +160,8 @@ class ProducerUser(MsgloadUser):
             gevent.sleep(IDLE_WHILE_DRAINING_S)
             self._next_task_s = time.monotonic()
             return
+        # wait_time has set _next_task_s to this task's slot in the schedule.
+        self._task_intended_s = self._next_task_s
         self.publish()
 
     def publish(self) -> None:

@@ -23,7 +23,7 @@ from users.base import ConsumerUser, ProducerUser
 from users.envelope import STAMP_ATTRIBUTE, Stamp, padded_payload
 from users.errors import ConfigError
 from users.kafka_auth import KafkaSecurity, add_security_arguments
-from users.timing import elapsed_ms
+from users.timing import elapsed_ms, report
 
 logger = logging.getLogger(__name__)
 
@@ -374,6 +374,8 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
         self.in_flight = gevent.lock.BoundedSemaphore(self.settings.max_in_flight)
         self.payload = padded_payload(self.settings.message_size_bytes)
         self.producer_key = self.producer_id.encode()
+        self.topic = self.settings.topic
+        self.produce_name = f"Produce {self.topic}"
         self.connect()
 
     def connect(self) -> bool:
@@ -405,8 +407,9 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
     def publish(self) -> None:
         if not self.connect():
             return
+        acquire = self.in_flight.acquire
         for _ in range(self.settings.batch_size):
-            self.in_flight.acquire()
+            acquire()
             self.send(self.next_stamp())
 
     def record_key(self, stamp: Stamp) -> bytes | None:
@@ -421,33 +424,39 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
         return None
 
     def send(self, stamp: Stamp) -> None:
-        name = f"Produce {self.settings.topic}"
         headers = [(STAMP_ATTRIBUTE, stamp.encode().encode())]
         key = self.record_key(stamp)
 
         started = time.perf_counter()
-        start_time = time.time()
         try:
             future = self.producer.send(
-                self.settings.topic, value=self.payload, key=key, headers=headers
+                self.topic, value=self.payload, key=key, headers=headers
             )
         except Exception as error:  # noqa: BLE001 - reported as a failure event
             self.in_flight.release()
-            self.report_failure(name, error)
+            self.report_failure(self.produce_name, error)
             return
-        future.add_callback(self._on_ack, name, stamp, started, start_time)
-        future.add_errback(self._on_error, name)
+        future.add_callback(self._on_ack, stamp, started)
+        future.add_errback(self._on_error)
 
-    def _on_ack(self, name, stamp, started, start_time, _metadata) -> None:
+    def _on_ack(self, stamp, started, _metadata) -> None:
+        # Called once per acknowledged record, so it reports through the shared
+        # helper directly rather than through self.report.
+        took_ms = elapsed_ms(started)
         self.in_flight.release()
-        self.report(
-            name, elapsed_ms(started), len(self.payload), start_time_s=start_time
+        report(
+            self.environment,
+            REQUEST_TYPE,
+            self.produce_name,
+            took_ms,
+            len(self.payload),
+            start_time_s=time.time() - took_ms / 1000.0,
         )
-        self.acked(stamp)
+        self.acked(stamp, self.topic)
 
-    def _on_error(self, name, error) -> None:
+    def _on_error(self, error) -> None:
         self.in_flight.release()
-        self.report_failure(name, error)
+        self.report_failure(self.produce_name, error)
 
     def on_stop(self) -> None:
         if self.producer is None:
