@@ -35,7 +35,7 @@ class Broker:
         return {}
 
     def check(self) -> None:
-        """Make one real API call; raise when the broker does not answer."""
+        """Make one real API call; raise when the broker does not respond."""
         raise NotImplementedError
 
     def available(self) -> str | None:
@@ -43,7 +43,7 @@ class Broker:
         return None
 
     def start(self, state: StateDir) -> str:
-        """Start the broker unless this state folder's copy already runs and answers."""
+        """Start the broker unless the one recorded in the state folder runs."""
         if state.running_pid(self.name) is not None:
             self.wait_until_up(state)
             return f"{self.name} already running on 127.0.0.1:{self.port}"
@@ -73,7 +73,7 @@ class Broker:
                 last_error = error
             time.sleep(0.5)
         raise StackError(
-            f"{self.name} did not answer on 127.0.0.1:{self.port} within "
+            f"{self.name} did not respond on 127.0.0.1:{self.port} within "
             f"{self.start_timeout_s:.0f} s (last error: {last_error}); see "
             f"{state.log_path(self.name)}."
         )

@@ -68,7 +68,7 @@ class MsgloadUser(User):
     ) -> None:
         """Report each failed entry of a batch response with its own error code.
 
-        failed holds AWS's BatchResultErrorEntry shape: Id, Code, Message.
+        failed has AWS's BatchResultErrorEntry shape: Id, Code, Message.
         """
         for entry in failed:
             error = BatchEntryError(

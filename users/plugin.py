@@ -252,7 +252,7 @@ def _on_quitting(environment, **_kwargs) -> None:
 @events.quit.add_listener
 def _on_quit(**_kwargs) -> None:
     # Locust prints its own tables just before this event, so the summary and the
-    # report's path are the last lines a person sees.
+    # report's path are the last lines printed.
     run: RunContext | None = _current_run
     # Workers have no run folder; a run stopped by a wrong option has no summary.
     if run is None or run.run_dir is None or run.config_error:
