@@ -16,7 +16,9 @@ from bench.runner import REPO, BenchOptions, run_bench
 
 DEFAULT_ROUNDS = 3
 DEFAULT_OUTPUT = REPO / "bench" / "RESULTS.md"
-DEFAULT_PEER_PACKAGES = REPO / ".bench-packages"
+# Inside the virtual environment's folder, so git, ruff and `make clean` treat it
+# as part of the environment, while only the peer's process imports from it.
+DEFAULT_PEER_PACKAGES = Path(sys.prefix) / "bench-packages"
 
 
 def parse_args(argv: list[str]) -> BenchOptions:

@@ -206,7 +206,7 @@ def method_lines(options: BenchOptions) -> list[str]:
         f"Messages of {options.message_size_bytes} bytes.",
         *describe_settings(options.max_in_flight, options.batch_size),
         "locust-plugins' KafkaUser (5.0.3, confluent-kafka 2.16.1, installed "
-        "into .bench-packages/ only): confluent-kafka's default producer "
+        "into .venv/bench-packages/ only): confluent-kafka's default producer "
         "settings, since its client takes only the bootstrap servers; it polls "
         "the producer after every send.",
     ]
