@@ -1,4 +1,4 @@
-"""What profiling found, and what changed, shown at the end of RESULTS.md.
+"""Profiling results and the hot-path changes, shown at the end of RESULTS.md.
 
 The text is kept by hand. It comes from py-spy 0.4.3 profiles (`py-spy record
 --gil`) of the msgload Kafka process on the 2-core machine RESULTS.md describes.
@@ -8,9 +8,10 @@ __all__ = ["FINDINGS"]
 
 FINDINGS: list[str] = [
     "kafka-python computes each record batch's CRC-32C in pure Python unless the "
-    "`crc32c` package is installed; that was 19% of msgload's Kafka CPU and caps "
-    "the raw loop near 27,000 messages/s. With crc32c==2.9.post0 installed (both "
-    "clients share it) the raw loop reaches the issue's ~44,000 messages/s.",
+    "`crc32c` package is installed. That was 19% of msgload's Kafka CPU, and it "
+    "kept a raw loop sending the stamp header at 20,000 to 28,000 messages/s "
+    "here. With crc32c==2.9.post0 installed (both clients share it) the raw "
+    "loop reaches the issue's ~44,000 messages/s.",
     "msgload's own share, per acknowledged record, before the changes: Locust's "
     "request event and stats about 3 µs, the stamp and its header about 1 µs, "
     "the ledger 0.2 µs, the future's two callbacks 1.3 µs.",
@@ -25,11 +26,12 @@ FINDINGS: list[str] = [
     "from the raw loop. Locust's own stats cost about 3 µs per reported record. "
     "kafka-python encodes the stamp header in Python, about 1-2 µs per record, "
     "and the header makes each record about 60 bytes longer.",
-    "Why the Kafka rate target is missed: the client is CPU-bound on one core "
-    "(gevent runs the producer's sender in the same thread as the user), so "
-    "messages/s follows CPU per message; the gevent locks and the per-record "
-    "stats event alone put msgload's CPU per message about 1.5 times the raw "
-    "loop's. Meeting 0.9 would need fewer Python-level steps per record: a "
+    "Why the Kafka rate target is missed: both clients are CPU-bound on about "
+    "one core (gevent runs the producer's sender in the same thread as the "
+    "user), so messages/s follows CPU per message. An estimate from the "
+    "profile: gevent locks about 5 µs, Locust's stats 3 µs and the stamp 2 µs "
+    "per record; the rest of the difference was not attributed. Meeting 0.9 "
+    "would need fewer Python-level steps per record: a "
     "stats entry per acknowledged batch instead of per record, or a producer "
     "without per-record locks; both change what msgload reports or which client "
     "it uses, so they are left to a decision.",
@@ -41,7 +43,7 @@ FINDINGS: list[str] = [
     "attribute, builds each entry and checks its size against the queue's "
     "MaximumMessageSize, reports to Locust's stats, and sends through gevent's "
     "sockets. Those steps are in users/sqs.py, which this work did not change, "
-    "so the SQS gap is recorded, not fixed; moto answers in milliseconds, so "
-    "each run has only a few hundred sends and the CPU ratio varies by about "
-    "0.2 between runs.",
+    "so the SQS gap is recorded, not fixed. moto answers in milliseconds, so "
+    "each run has only a few hundred sends, and the CPU ratio was 1.07 to 1.33 "
+    "over four runs of the bench.",
 ]

@@ -1,4 +1,4 @@
-"""What every measured client shares: the command line, the window, the output.
+"""The parts every measured client shares: command line, window and output.
 
 Each client runs in a process of its own, started by bench.runner, and prints one
 JSON line: the messages acknowledged inside the measured window, the window's

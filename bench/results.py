@@ -14,8 +14,8 @@ __all__ = [
     "summarize",
 ]
 
-# The issue's targets: suite over raw for messages/s (at least), publish p99 and
-# SQS CPU per send (at most), and the stamp's share of the suite's CPU per message.
+# The performance targets: msgload over raw for messages/s (at least), publish p99
+# and SQS CPU per send (at most), and the stamp's share of msgload's CPU per message.
 MIN_KAFKA_RATE_RATIO = 0.9
 MAX_KAFKA_P99_RATIO = 2.0
 MAX_SQS_CPU_RATIO = 1.1
@@ -103,7 +103,7 @@ def ratio(value: float | None, baseline: float | None) -> float | None:
 
 
 def check_targets(summaries: dict[str, Summary]) -> list[Target]:
-    """Return the issue's targets measured on summaries, keyed by client name."""
+    """Return the performance targets measured on summaries, keyed by client name."""
     kafka_raw, kafka_suite = summaries["kafka-raw"], summaries["kafka-suite"]
     sqs_raw, sqs_suite = summaries["sqs-raw"], summaries["sqs-suite"]
     stamp_share = ratio(kafka_suite.stamp_cpu_us, kafka_suite.cpu_us_per_message)
