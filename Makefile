@@ -52,6 +52,8 @@ install-brokers:
 	@bash stack/install_debian_brokers.sh || echo "RabbitMQ and ActiveMQ are skipped (see above)"
 
 run: $(BIN)/.installed install-brokers
+	@test -f locustfiles/$(SCENARIO).py || { echo "No scenario $(SCENARIO); choose one of: \
+	$$(ls locustfiles | sed -n 's/\.py$$//p' | grep -v -e '^__init__$$' -e '^shapes$$' | tr '\n' ' ')"; exit 2; }
 	$(BIN)/python -m stack run --services $(SERVICES) $(PORTS) -- \
 	$(BIN)/locust -f locustfiles/$(SCENARIO).py --headless \
 		$(if $(USERS),--users $(USERS) --spawn-rate $(USERS)) \

@@ -14,9 +14,9 @@ from analysis import plots
 from analysis.kpis import compute_kpis
 from analysis.read import RunData
 from analysis.summary import build_tables, to_html, to_markdown
-from analysis.timeline import DEFAULT_BIN_S, build_timeline
+from analysis.timeline import DEFAULT_BIN_S, build_timeline, early_requests
 
-__all__ = ["ReportFiles", "write_report"]
+__all__ = ["ReportFiles", "latency_caption", "write_report"]
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,18 @@ STYLE = (
     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}"
     ".missing{background:#fff4e0;border-left:4px solid #e0a000;padding:.5em 1em}"
+    "img{max-width:100%}"
 )
+LATENCY_CAPTION = (
+    "Percentile lines are Locust's values over a sliding 10 s window, which in "
+    "Locust 2.x leaves out the requests of each entry's first second. The max line "
+    "is the highest response time Locust recorded in each bin, those first "
+    "requests included."
+)
+ROLE_WORDS = {
+    "publish": ("publish", "requests"),
+    "end_to_end": ("end-to-end", "messages"),
+}
 
 
 @dataclass
@@ -48,14 +59,39 @@ def _title(run: RunData) -> str:
     return f"msgload run {scenario}: {start.isoformat()} to {end.isoformat()} (UTC)"
 
 
-def _figure(title: str, png: bytes | None) -> str:
+def _figure(title: str, png: bytes | None, caption: list[str] | None = None) -> str:
     if png is None:
         return ""
     encoded = base64.b64encode(png).decode("ascii")
+    paragraphs = "".join(f"<p>{html.escape(text)}</p>" for text in caption or [])
     return (
         f"<h2>{html.escape(title)}</h2>"
         f'<img alt="{html.escape(title)}" src="data:image/png;base64,{encoded}">'
+        + paragraphs
     )
+
+
+def latency_caption(run: RunData) -> list[str]:
+    """Return the sentences under the latency plot.
+
+    Besides the general sentence, it names each entry whose first requests were
+    slower than anything in its later 10 s windows, so a reader knows that the
+    spike at the start of the max line has no percentile.
+    """
+    sentences = [LATENCY_CAPTION]
+    early = early_requests(run.history, run.run_info)
+    # later_max_ms is NaN when the entry never got a percentile, so all of it is early.
+    known = early[early["max_ms"].notna() & early["median_ms"].notna()]
+    hidden = known[~(known["max_ms"] <= known["later_max_ms"])]
+    for _, entry in hidden.iterrows():
+        kind, unit = ROLE_WORDS[entry["role"]]
+        sentences.append(
+            f"{entry['service']} {kind}: Locust's percentiles leave out the first "
+            f"{entry['count']:,} {unit} (up to {entry['until']:%H:%M:%S} UTC), whose "
+            f"median was {entry['median_ms']:,.0f} ms and maximum "
+            f"{entry['max_ms']:,.0f} ms."
+        )
+    return sentences
 
 
 def _notes(run: RunData, timeline, kpis: pd.DataFrame, threshold) -> list[str]:
@@ -105,7 +141,9 @@ def write_report(
             "Timeline: rates, backlog, capacity and events",
             plots.timeline_png(timeline),
         ),
-        _figure("Latency per service", plots.latency_png(timeline)),
+        _figure(
+            "Latency per service", plots.latency_png(timeline), latency_caption(run)
+        ),
         _figure("Backlog per service", plots.backlog_png(timeline)),
     ]
     page = (

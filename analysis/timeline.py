@@ -4,6 +4,12 @@ Every time is timezone-aware UTC, so the host's TZ changes nothing. Within a bin
 rates come from the growth of Locust's cumulative request counts, a percentile is
 the highest value Locust reported in the bin, a gauge keeps its maximum (never a
 sum) and a counter is summed. A bin with no sample stays NaN.
+
+The max column of a publish or end-to-end entry is the highest response time seen
+in the bin: Locust's 10 s window maximum (its "100%" column), or the running
+maximum ("Total Max Response Time") on the rows where it rose. The running maximum
+matters at the start: Locust 2.x leaves the requests of an entry's first second
+out of every 10 s window, so a spike there shows only in the running totals.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ __all__ = [
     "PUBLISH_OPERATIONS",
     "Timeline",
     "build_timeline",
+    "early_requests",
     "entry_roles",
     "latency_columns",
     "sample_labels",
@@ -31,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BIN_S = 10
 PERCENTILES = ("p50", "p95", "p99")
+# Locust's "100%" column: the maximum of its current 10 s window.
+WINDOW_MAX = "p100"
 # Backlog metrics in the order a service's backlog series prefers them.
 BACKLOG_METRICS = ("visible", "consumer_lag", "queue_depth", "iterator_age_ms")
 CAPACITY_METRICS = ("running_tasks",)
@@ -150,17 +159,49 @@ def entry_roles(history: pd.DataFrame, run_info: dict) -> pd.DataFrame:
     return entries
 
 
-def _history_columns(history: pd.DataFrame, run_info: dict, bin_s: int) -> pd.DataFrame:
-    """Return rates, percentiles and failures per bin from full-history rows."""
-    if history.empty:
-        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC"))
+def _history_rows(history: pd.DataFrame, run_info: dict) -> pd.DataFrame:
+    """Return the history's rows with each entry's role, sorted by entry and time.
+
+    Percentiles of 0 become NaN, because Locust writes 0 while its 10 s window of
+    response times is still empty.
+    """
     needed = ["timestamp", "type", "name", "is_aggregated", "request_count"]
-    needed += ["failure_count", "user_count", *PERCENTILES]
+    needed += ["failure_count", "user_count", "median_ms", "max_ms"]
+    needed += [*PERCENTILES, WINDOW_MAX]
     rows = history[[column for column in needed if column in history.columns]]
     roles = entry_roles(history, run_info).set_index(["type", "name"])["role"]
     keys = pd.MultiIndex.from_frame(rows[["type", "name"]])
     rows = rows.assign(role=roles.reindex(keys).to_numpy())
     rows = rows.sort_values(["type", "name", "timestamp"], kind="stable")
+    for percentile in (*PERCENTILES, WINDOW_MAX):
+        if percentile in rows.columns:
+            rows[percentile] = rows[percentile].mask(rows[percentile] == 0)
+    return rows
+
+
+def _row_max_ms(rows: pd.DataFrame) -> pd.Series:
+    """Return each row's highest response time known from Locust's history.
+
+    That is the window maximum, or the running maximum where it rose since the
+    entry's previous row, because the request that raised it came in between.
+    """
+    candidates = []
+    if WINDOW_MAX in rows.columns:
+        candidates.append(rows[WINDOW_MAX])
+    if "max_ms" in rows.columns:
+        previous = rows.groupby(["type", "name"], sort=False)["max_ms"].shift()
+        risen = rows["max_ms"] > previous.fillna(0)
+        candidates.append(rows["max_ms"].where(risen))
+    if not candidates:
+        return pd.Series(float("nan"), index=rows.index)
+    return pd.concat(candidates, axis=1).max(axis=1)
+
+
+def _history_columns(history: pd.DataFrame, run_info: dict, bin_s: int) -> pd.DataFrame:
+    """Return rates, percentiles and failures per bin from full-history rows."""
+    if history.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC"))
+    rows = _history_rows(history, run_info)
     rows["bin"] = rows["timestamp"].dt.floor(f"{bin_s}s")
     grouped = rows.groupby(["type", "name"], sort=False)
     for cumulative, growth in (
@@ -170,10 +211,7 @@ def _history_columns(history: pd.DataFrame, run_info: dict, bin_s: int) -> pd.Da
         # Counts start at zero, so an entry's first row grew from zero.
         first_growth = rows[cumulative]
         rows[growth] = grouped[cumulative].diff().fillna(first_growth).clip(lower=0)
-    for percentile in PERCENTILES:
-        # Locust writes 0 when its 10 s window of response times is still empty.
-        if percentile in rows.columns:
-            rows[percentile] = rows[percentile].mask(rows[percentile] == 0)
+    rows["max"] = _row_max_ms(rows)
 
     columns = {}
     per_entry = rows[~rows["is_aggregated"]]
@@ -189,12 +227,60 @@ def _history_columns(history: pd.DataFrame, run_info: dict, bin_s: int) -> pd.Da
         rate_label = rate_label or "consumed messages/s"
         by_bin = group.groupby("bin")
         columns[f"{service} {rate_label}"] = by_bin["requests"].sum() / bin_s
-        for percentile in PERCENTILES:
+        for percentile in (*PERCENTILES, "max"):
             if percentile in group.columns:
                 columns[f"{service} {prefix} {percentile} ms"] = by_bin[
                     percentile
                 ].max()
     return pd.DataFrame(columns)
+
+
+def early_requests(history: pd.DataFrame, run_info: dict) -> pd.DataFrame:
+    """Return, per publish and end-to-end entry, the requests before its percentiles.
+
+    Locust 2.x leaves an entry's first second out of every 10 s window, so those
+    requests show only in the running totals. Each row gives the entry's service,
+    role and name, the number of early requests (count) and the time of the last
+    row without percentiles (until). Their median_ms and max_ms come from the
+    running totals. later_max_ms is the highest window maximum Locust reported
+    afterwards, or NaN if there was none.
+    """
+    columns = ["service", "role", "name", "count", "until"]
+    columns += ["median_ms", "max_ms", "later_max_ms"]
+    if history.empty or "request_count" not in history.columns:
+        return pd.DataFrame(columns=columns)
+    rows = _history_rows(history, run_info)
+    rows = rows[rows["role"].isin(["publish", "end_to_end"])]
+    found = []
+    for (service, name), entry in rows.groupby(["type", "name"], sort=False):
+        found.append(_early_row(service, name, entry))
+    early = pd.DataFrame([row for row in found if row is not None], columns=columns)
+    return early.reset_index(drop=True)
+
+
+def _early_row(service: str, name: str, entry: pd.DataFrame) -> dict | None:
+    present = [column for column in PERCENTILES if column in entry.columns]
+    if not present:
+        return None
+    has_percentile = entry[present].notna().any(axis=1).to_numpy()
+    first = int(has_percentile.argmax()) if has_percentile.any() else len(entry)
+    if first == 0:
+        return None
+    last_early = entry.iloc[first - 1]
+    if not last_early["request_count"] > 0:
+        return None
+    later = entry.iloc[first:]
+    later_max_column = WINDOW_MAX if WINDOW_MAX in later.columns else present[-1]
+    return {
+        "service": service,
+        "role": last_early["role"],
+        "name": name,
+        "count": int(last_early["request_count"]),
+        "until": last_early["timestamp"],
+        "median_ms": last_early.get("median_ms", float("nan")),
+        "max_ms": last_early.get("max_ms", float("nan")),
+        "later_max_ms": later[later_max_column].max(),
+    }
 
 
 def _bin_samples(samples: pd.DataFrame, bin_s: int) -> pd.DataFrame:
@@ -218,11 +304,11 @@ def sample_labels(samples: pd.DataFrame) -> pd.Series:
 
 
 def latency_columns(service: str) -> list[str]:
-    """Return a service's publish and end-to-end percentile column names."""
+    """Return a service's publish and end-to-end percentile and max column names."""
     return [
         f"{service} {prefix} {percentile} ms"
         for prefix in ("publish", "e2e")
-        for percentile in PERCENTILES
+        for percentile in (*PERCENTILES, "max")
     ]
 
 

@@ -75,22 +75,27 @@ def main(argv: list[str] | None = None) -> int:
         return run_action(args.action, brokers, state)
     except StackError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
+        return 2
 
 
 def run_command(command: list[str], brokers: list, state: StateDir) -> int:
     """Start brokers, run command, then stop the brokers this call started."""
-    started = [b for b in brokers if state.running_pid(b.name) is None]
+    started: list = []
     try:
-        run_action("start", brokers, state)
-        # Ctrl-C reaches the command too, as part of the terminal's process group;
-        # this process waits for it to write its results before stopping brokers.
+        for broker in brokers:
+            was_running = state.running_pid(broker.name) is not None
+            run_action("start", [broker], state)
+            if not was_running and state.running_pid(broker.name) is not None:
+                started.append(broker)
+        running = [b.name for b in brokers if state.running_pid(b.name) is not None]
+        environment = {**os.environ, "MSGLOAD_BROKERS": ",".join(running)}
+        child = subprocess.Popen(command, env=environment)
+        # Ctrl-C reaches the command too, as part of the terminal's process group.
+        # This process ignores it (only after starting the command, which must not
+        # inherit that) and waits for the command to write its results.
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         forward = signal.signal(signal.SIGTERM, lambda *_: child.terminate())
         try:
-            running = [b.name for b in brokers if state.running_pid(b.name) is not None]
-            environment = {**os.environ, "MSGLOAD_BROKERS": ",".join(running)}
-            child = subprocess.Popen(command, env=environment)
             return child.wait()
         finally:
             signal.signal(signal.SIGINT, previous)

@@ -103,7 +103,9 @@ def add_activemq_arguments(parser) -> None:
     option(
         "--stomp-password",
         default="",
-        is_secret=True,
+        # Locust's web page carries every option's value in clear, masked only in
+        # the input box, so a secret stays on the command line.
+        include_in_web_ui=False,
         help="STOMP passcode; empty sends none",
     )
     option(

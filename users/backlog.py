@@ -21,6 +21,14 @@ logger = logging.getLogger(__name__)
 __all__ = ["BACKLOG_COLUMNS", "BacklogSampler", "Probe"]
 
 BACKLOG_COLUMNS = ["timestamp", "service", "resource", "metric", "value"]
+# Metrics that count messages; iterator_age_ms is a time and stays out of counts.
+MESSAGE_COUNT_METRICS = {
+    "visible",
+    "in_flight",
+    "delayed",
+    "consumer_lag",
+    "queue_depth",
+}
 Probe = Callable[[], list[tuple[str, str, str, float]]]
 
 
@@ -42,6 +50,8 @@ class BacklogSampler:
         self.path = None if run.run_dir is None else run.run_dir / "backlog.csv"
         self.greenlet: gevent.Greenlet | None = None
         self._failures_logged: set[str] = set()
+        self.last_values: dict[tuple[str, str, str], float] = {}
+        """The latest value of each (service, resource, metric)."""
         self.totals: list[tuple] = []
         """(time, backlog summed over every resource) of each complete sample."""
 
@@ -81,10 +91,21 @@ class BacklogSampler:
                 continue
             for service, resource, metric, value in rows:
                 self._writer.writerow([timestamp, service, resource, metric, value])
+                self.last_values[(service, resource, metric)] = value
                 total += value
         self._file.flush()
         if complete:
             self.totals.append((utc_now(), total))
+
+    def messages_waiting(self, service: str) -> int:
+        """Return the messages still waiting in service's backlog at the last sample."""
+        return int(
+            sum(
+                value
+                for (name, _resource, metric), value in self.last_values.items()
+                if name == service and metric in MESSAGE_COUNT_METRICS
+            )
+        )
 
     def drain_s(self, publishing_stopped_at) -> float | None:
         """Return seconds from publishing_stopped_at to the first sample with no

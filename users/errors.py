@@ -5,6 +5,8 @@ at one boundary, keeping the original chained and the service's error code visib
 in Locust's failure table.
 """
 
+import re
+
 import botocore.exceptions
 import kafka.errors
 import pika.exceptions
@@ -61,10 +63,18 @@ def _aws_retriable(error: botocore.exceptions.ClientError) -> bool:
 
 
 def _kafka_message(error: kafka.errors.KafkaError) -> str:
-    # kafka-python repeats the whole request in some messages; the first line is
-    # enough to group failures in Locust's table.
+    """Return the first line of error's text with its numbers as N.
+
+    kafka-python repeats the whole request in some messages, starts others with the
+    class name, and puts record counts, partitions and milliseconds in them; Locust
+    groups failures by their text, so one outage would otherwise fill many rows.
+    """
     text = str(error).split("\n")[0]
-    return text[:200]
+    text = text.removeprefix(f"{type(error).__name__}: ")
+    return NUMBER.sub("N", text)[:200]
+
+
+NUMBER = re.compile(r"\d+")
 
 
 def _amqp_error(error: pika.exceptions.AMQPError) -> BrokerError:

@@ -74,7 +74,9 @@ def add_security_arguments(parser) -> None:
     option(
         "--kafka-sasl-password",
         default="",
-        is_secret=True,
+        # Locust's web page carries every option's value in clear, masked only in
+        # the input box, so a secret stays on the command line.
+        include_in_web_ui=False,
         help="SASL/SCRAM password; prefer the environment variable "
         f"{PASSWORD_ENVIRONMENT_VARIABLE}, which keeps it off the command line",
     )

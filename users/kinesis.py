@@ -6,14 +6,14 @@ GetShardIterator and a GetRecords loop and check order per shard.
 How shards are spread over consumers: the consumer users of one process share that
 process's shards. Each shard has at most one GetRecords call in flight, so its
 records are read once and in order whatever the number of consumer users. With
-workers, worker i (Locust's worker index) takes the shards at positions p with
-p mod --expect-workers == i, and logs them ("Worker i reads shards ...").
+workers, the master waits until every worker has spawned its users, ranks the
+workers that run a Kinesis consumer, and tells each one its rank; the worker of rank
+r takes the shards at positions p with p mod (workers with consumers) == r. Workers
+with no consumer read nothing. Until the master's message arrives, consumers wait.
 
-NOTE: each worker must run at least one Kinesis consumer user, and Locust does not
-promise that: with weights 1:1, -u 4 and two workers it put both consumers on one
-worker, so half the shards were not read and their records counted as lost. A
-worker that reconnects gets a new index at or above --expect-workers and reads no
-shard. Shards that a reshard creates during the run are not read.
+NOTE: the first assignment stands for the whole run, so a worker that gets its first
+Kinesis consumer later (a load shape adding consumers) reads no shard, and shards
+that a reshard creates during the run are not read.
 """
 
 import dataclasses
@@ -23,7 +23,7 @@ import time
 import boto3
 import gevent
 import locust
-from locust.runners import WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 
 from users.base import ConsumerUser, ProducerUser
 from users.envelope import Stamp, padded_payload, stamp_from_payload
@@ -51,6 +51,11 @@ STREAM_ACTIVE_TIMEOUT_S = 120.0
 STREAM_POLL_S = 1.0
 _ready_streams: set[tuple] = set()
 _pools: dict[tuple, "ShardPool"] = {}
+SHARE_MESSAGE = "msgload_kinesis_share"
+SHARE_WAIT_S = 0.5
+SHARE_TIMEOUT_S = 60.0
+_assigned_share: dict = {}
+"""On a worker: {"rank": r or None, "of": n} as the master sent it for this run."""
 _iterator_age_ms: dict[str, dict[str, float]] = {}
 
 
@@ -151,23 +156,68 @@ def list_shard_ids(client, stream: str) -> list[str]:
 
 def worker_share(shard_ids: list[str], environment) -> list[str]:
     """Return the shards this process reads: all of them, or on a worker those at
-    positions p with p mod --expect-workers == the worker index."""
-    runner = environment.runner
-    if not isinstance(runner, WorkerRunner):
+    positions p with p mod (workers with consumers) == the rank the master sent."""
+    if not isinstance(environment.runner, WorkerRunner):
         return shard_ids
-    workers = max(1, getattr(environment.parsed_options, "expect_workers", 1) or 1)
-    index = runner.worker_index
-    share = [s for p, s in enumerate(shard_ids) if p % workers == index]
+    rank, readers = _assigned_share.get("rank"), _assigned_share.get("of", 0)
+    share = (
+        []
+        if rank is None
+        else [
+            shard
+            for position, shard in enumerate(shard_ids)
+            if position % readers == rank
+        ]
+    )
     if share:
-        logger.info("Worker %s reads shards %s", index, ", ".join(share))
+        logger.info("This worker reads shards %s", ", ".join(share))
     else:
-        logger.warning(
-            "Worker %s reads no shard: %s shards over %s workers",
-            index,
-            len(shard_ids),
-            workers,
-        )
+        logger.warning("This worker reads no shard of %s shards", len(shard_ids))
     return share
+
+
+def waiting_for_share(environment) -> bool:
+    """Return True on a worker whose share of the shards the master has not sent."""
+    return isinstance(environment.runner, WorkerRunner) and "of" not in _assigned_share
+
+
+@locust.events.init.add_listener
+def _register_share_messages(environment, runner, **_kwargs) -> None:
+    if isinstance(runner, WorkerRunner):
+        runner.register_message(SHARE_MESSAGE, _on_share)
+        environment.events.test_start.add_listener(lambda **_: _assigned_share.clear())
+    elif isinstance(runner, MasterRunner):
+        environment.events.spawning_complete.add_listener(
+            lambda **_: send_shares(environment)
+        )
+
+
+def _on_share(environment, msg, **_kwargs) -> None:
+    if "of" not in _assigned_share:
+        _assigned_share.update(msg.data)
+
+
+def send_shares(environment) -> None:
+    """Rank the workers that run a Kinesis consumer and send each worker its rank."""
+    consumers = [
+        user_class.__name__
+        for user_class in environment.user_classes
+        if issubclass(user_class, KinesisConsumerUser)
+    ]
+    if not consumers:
+        return
+    runner = environment.runner
+    readers = sorted(
+        client.id
+        for client in runner.clients.values()
+        if any(client.user_classes_count.get(name, 0) for name in consumers)
+    )
+    for client in list(runner.clients.values()):
+        rank = readers.index(client.id) if client.id in readers else None
+        runner.send_message(
+            SHARE_MESSAGE, {"rank": rank, "of": len(readers)}, client.id
+        )
+    logger.info("Kinesis shards spread over %s workers with consumers", len(readers))
 
 
 def record_iterator_age(stream: str, shard_id: str, age_ms: float) -> None:
@@ -392,6 +442,9 @@ class KinesisConsumerUser(ThrottlingApartMixin, KinesisUserMixin, ConsumerUser):
     def ensure_pool(self) -> bool:
         if self.pool is not None:
             return True
+        if waiting_for_share(self.environment):
+            self._wait_for_share()
+            return False
         if not self.ensure_stream():
             return False
         key = (self.settings.endpoint_url, self.settings.region, self.stream)
@@ -409,6 +462,20 @@ class KinesisConsumerUser(ThrottlingApartMixin, KinesisUserMixin, ConsumerUser):
             _pools.setdefault(key, ShardPool(share))
         self.pool = _pools[key]
         return True
+
+    def _wait_for_share(self) -> None:
+        waited_s = getattr(self, "_share_waited_s", 0.0)
+        if waited_s >= SHARE_TIMEOUT_S:
+            logger.error(
+                "No share of stream %s's shards came from the master in %s s; this "
+                "worker reads none",
+                self.stream,
+                SHARE_TIMEOUT_S,
+            )
+            _assigned_share.update({"rank": None, "of": 0})
+            return
+        gevent.sleep(SHARE_WAIT_S)
+        self._share_waited_s = waited_s + SHARE_WAIT_S
 
     def consume(self) -> None:
         if not self.ensure_pool():

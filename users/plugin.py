@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gevent
 from locust import events
+from locust.html import get_html_report
 from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import (
     CSV_STATS_INTERVAL_SEC,
@@ -20,8 +21,8 @@ from users.backlog import BacklogSampler
 from users.errors import ConfigError
 from users.gates import WorkerWatch, add_gate_arguments, evaluate_gates, format_gates
 from users.run import RunContext, new_run_id, utc_now
-from users.settings import Settings, add_arguments
-from users.summary import format_table, summarize
+from users.settings import KNOWN_BROKERS, Settings, add_arguments
+from users.summary import format_notes, format_table, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -88,11 +89,31 @@ def _on_init(environment, runner, **_kwargs) -> None:
         lambda data, **_: run.ledger.merge(data.get(REPORT_KEY, {}))
     )
     run.options = {key: value for key, value in vars(options).items()}
-    _keep_users_of_running_brokers(environment)
+    run.workers_expected = options.expect_workers if options.master else 0
+    _open_run_dir(environment, run)
+    try:
+        _keep_users_of_running_brokers(environment)
+        if options.headless:
+            run.settings = check_settings(environment)
+    except ConfigError as error:
+        _stop_on_config_error(environment, run, error)
+    _settle_user_count(environment)
+
+
+def _settle_user_count(environment) -> None:
+    options = environment.parsed_options
+    classes = len(environment.user_classes)
     if options.headless and options.num_users is None:
         # One user per user class, so every producer has its consumer.
-        options.num_users = options.spawn_rate = len(environment.user_classes)
-    run.workers_expected = options.expect_workers if options.master else 0
+        options.num_users = options.spawn_rate = classes
+    elif options.num_users is not None and options.num_users < classes:
+        logger.warning(
+            "%s users for %s user classes: some services get no producer or no "
+            "consumer; use -u %s or more (make: USERS)",
+            options.num_users,
+            classes,
+            classes,
+        )
     if options.master and options.headless and not options.expect_workers_max_wait:
         # Without a bound, a master whose workers never connect waits forever.
         options.expect_workers_max_wait = DEFAULT_EXPECT_WORKERS_MAX_WAIT_S
@@ -101,32 +122,40 @@ def _on_init(environment, runner, **_kwargs) -> None:
             DEFAULT_EXPECT_WORKERS_MAX_WAIT_S,
             options.expect_workers,
         )
-    _open_run_dir(environment, run)
-    if options.headless:
-        try:
-            run.settings = check_settings(environment)
-        except ConfigError as error:
-            _stop_on_config_error(environment, run, error)
 
 
 def _keep_users_of_running_brokers(environment) -> None:
     """Leave out the user classes whose local broker is not in --brokers."""
-    brokers = [name for name in environment.parsed_options.brokers.split(",") if name]
-    if not brokers or environment.parsed_options.target != "local":
+    options = environment.parsed_options
+    brokers = [name for name in options.brokers.split(",") if name]
+    unknown = [name for name in brokers if name not in KNOWN_BROKERS]
+    if unknown:
+        raise ConfigError(
+            f"--brokers names an unknown broker {unknown[0]!r}; choose from "
+            f"{', '.join(KNOWN_BROKERS)}."
+        )
+    if not brokers or options.target != "local":
         return
     kept = [
         user_class
         for user_class in environment.user_classes
         if not getattr(user_class, "broker", "") or user_class.broker in brokers
     ]
-    for user_class in environment.user_classes:
-        if user_class not in kept:
-            logger.warning(
-                "Leaving out %s: its broker %s is not running here (--brokers %s)",
-                user_class.__name__,
-                user_class.broker,
-                ",".join(brokers),
-            )
+    left_out = [c for c in environment.user_classes if c not in kept]
+    if not kept:
+        needed = sorted({user_class.broker for user_class in left_out})
+        raise ConfigError(
+            f"No user of this scenario can run with --brokers {options.brokers}: "
+            f"they need {', '.join(needed)}; start that broker (make: SERVICES) or "
+            "choose another scenario."
+        )
+    for user_class in left_out:
+        logger.warning(
+            "Leaving out %s: its broker %s is not running here (--brokers %s)",
+            user_class.__name__,
+            user_class.broker,
+            options.brokers,
+        )
     environment.user_classes[:] = kept
 
 
@@ -147,8 +176,14 @@ def _exit_with(sentence: str) -> None:
 
 def _stop_on_config_error(environment, run: RunContext, error: ConfigError) -> None:
     run.config_error = str(error)
+    run.ended_at = utc_now()
     run.write_run_json()
-    _exit_with(str(error))
+    print(f"msgload: {error}", file=sys.stderr, flush=True)
+    if not run.options.get("skip_report"):
+        # The report states what is missing, so the folder still explains the run.
+        write_report(run)
+    logger.error("%s", error)
+    sys.exit(2)
 
 
 def _open_run_dir(environment, run: RunContext) -> None:
@@ -157,7 +192,13 @@ def _open_run_dir(environment, run: RunContext) -> None:
     run_dir = (
         Path(options.results_dir) / f"{run.started_at:%Y%m%dT%H%M%SZ}-{run.scenario}"
     )
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        _exit_with(
+            f"Cannot create the run folder {run_dir} ({error.strerror}); give a "
+            "writable folder with --results-dir."
+        )
     run.run_dir = run_dir
     if not options.html_file:
         options.html_file = str(run_dir / "locust.html")
@@ -230,7 +271,9 @@ def _on_quitting(environment, **_kwargs) -> None:
     if sampler is not None:
         sampler.stop()
     run.ledger.merge_own()
-    run.summary = summarize(environment.runner.stats, run.ledger)
+    run.summary = summarize(
+        environment.runner.stats, run.ledger, run.publishing_stopped_at, sampler
+    )
     if run.worker_watch is not None:
         run.worker_watch.stop()
         run.workers_lost = list(run.worker_watch.lost)
@@ -247,6 +290,17 @@ def _on_quitting(environment, **_kwargs) -> None:
         environment.process_exit_code = 1 if failed else 0
     run.write_run_json()
     _finish_csv(run)
+    _save_html_if_missing(environment)
+
+
+def _save_html_if_missing(environment) -> None:
+    """Write Locust's HTML report when Locust did not (it skips it on SIGTERM)."""
+    html_file = environment.parsed_options.html_file
+    if not html_file or Path(html_file).exists():
+        return
+    Path(html_file).write_text(
+        get_html_report(environment, show_download_link=False), encoding="utf-8"
+    )
 
 
 @events.quit.add_listener
@@ -321,6 +375,8 @@ def print_summary(run: RunContext) -> None:
     print()
     print(f"msgload summary of run {run.run_id} ({run.scenario})")
     print(format_table(run.summary))
+    for note in format_notes(run.summary):
+        print(f"Note: {note}")
     if run.gates:
         print("Gates:")
         print(format_gates(run.gates))

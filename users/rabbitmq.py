@@ -56,7 +56,9 @@ def add_rabbitmq_arguments(parser) -> None:
     option(
         "--amqp-url",
         default="",
-        is_secret=True,
+        # Locust's web page carries every option's value in clear, masked only in
+        # the input box, so a secret stays on the command line.
+        include_in_web_ui=False,
         help="AMQP URL of the RabbitMQ broker, amqp[s]://USER:PASSWORD@HOST:PORT/VHOST"
         f" (local default {masked_url(LOCAL_AMQP_URL)}, guest's password)",
     )

@@ -94,6 +94,7 @@ class RunContext:
             "ended_at": _iso(self.ended_at),
             "target": self.settings.target if self.settings else None,
             "config_error": self.config_error,
+            "settings": self.settings.public_dict() if self.settings else None,
             "options": public_options(self.options),
             "versions": versions(),
             "services": self.summary,

@@ -15,6 +15,7 @@ LOCAL_ENDPOINT_URL = "http://127.0.0.1:5000"
 LOCAL_BOOTSTRAP_SERVERS = "127.0.0.1:9092"
 LOCAL_CREDENTIALS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 DEFAULT_REGION = "us-east-1"
+KNOWN_BROKERS = ("moto", "kafka", "rabbitmq", "activemq")
 DEFAULT_QUEUE_NAME = "msgload-sqs"
 DEFAULT_TOPIC = "msgload-events"
 DEFAULT_MESSAGE_SIZE_BYTES = 100
@@ -26,7 +27,6 @@ DEFAULT_VISIBILITY_TIMEOUT_S = 30
 DEFAULT_PARTITIONS = 4
 DEFAULT_MAX_IN_FLIGHT = 1000
 DEFAULT_BACKLOG_INTERVAL_S = 5.0
-SQS_MAX_BATCH = 10
 
 
 def add_arguments(parser) -> None:
@@ -208,23 +208,37 @@ class Settings:
             f"stamp fits (got {self.message_size_bytes}).",
         )
         _require(
-            1 <= self.batch_size <= SQS_MAX_BATCH,
-            f"--batch-size must be between 1 and {SQS_MAX_BATCH} "
-            f"(got {self.batch_size}).",
+            self.batch_size >= 1,
+            f"--batch-size must be 1 or more (got {self.batch_size}).",
         )
-        _require(self.publish_rate >= 0, "--publish-rate must be 0 or more.")
-        _require(self.max_in_flight >= 1, "--max-in-flight must be 1 or more.")
-        _require(self.partitions >= 1, "--partitions must be 1 or more.")
+        _require(
+            self.publish_rate >= 0,
+            f"--publish-rate must be 0 or more (got {self.publish_rate:g}).",
+        )
+        _require(
+            self.max_in_flight >= 1,
+            f"--max-in-flight must be 1 or more (got {self.max_in_flight}).",
+        )
+        _require(
+            self.partitions >= 1,
+            f"--partitions must be 1 or more (got {self.partitions}).",
+        )
         _require(
             0 <= self.wait_time_s <= 20,
             f"--wait-time-s must be between 0 and 20 (got {self.wait_time_s}).",
         )
         _require(
             0 <= self.visibility_timeout_s <= 43200,
-            "--visibility-timeout-s must be between 0 and 43200.",
+            "--visibility-timeout-s must be between 0 and 43200 "
+            f"(got {self.visibility_timeout_s}).",
         )
-        _require(self.backlog_interval_s > 0, "--backlog-interval-s must be above 0.")
-        _require(self.drain_s >= 0, "--drain-s must be 0 or more.")
+        _require(
+            self.backlog_interval_s > 0,
+            f"--backlog-interval-s must be above 0 (got {self.backlog_interval_s:g}).",
+        )
+        _require(
+            self.drain_s >= 0, f"--drain-s must be 0 or more (got {self.drain_s:g})."
+        )
         if run_time_s and self.drain_s:
             _require(
                 self.drain_s < run_time_s,

@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 __all__ = ["SnsProducerUser", "SnsSqsConsumerUser", "ensure_fan_out"]
 
 REQUEST_TYPE = "SNS"
+SNS_MAX_BATCH = 10
 DEFAULT_SNS_TOPIC = "msgload-sns"
 DEFAULT_SNS_QUEUE_NAME = "msgload-sns-sub"
 MAX_PUBLISH_BYTES = 262_144
@@ -125,6 +126,11 @@ class SnsFanOutMixin:
 
     @classmethod
     def check_settings(cls, settings) -> None:
+        if settings.batch_size > SNS_MAX_BATCH:
+            raise ConfigError(
+                f"--batch-size must be at most {SNS_MAX_BATCH} for SNS PublishBatch "
+                f"(got {settings.batch_size})."
+            )
         largest = settings.batch_size * (
             settings.message_size_bytes + STAMP_ATTRIBUTE_MAX_BYTES
         )

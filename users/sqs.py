@@ -6,6 +6,7 @@ one failure with the entry's error code.
 """
 
 import logging
+import re
 import time
 
 import boto3
@@ -13,7 +14,7 @@ from botocore.config import Config
 
 from users.base import ConsumerUser, ProducerUser
 from users.envelope import STAMP_ATTRIBUTE, Stamp, padded_payload
-from users.errors import BrokerError
+from users.errors import BrokerError, ConfigError
 from users.timing import elapsed_ms
 
 logger = logging.getLogger(__name__)
@@ -54,10 +55,44 @@ SQS_BACKLOG_ATTRIBUTES = {
 }
 
 
+SQS_MAX_BATCH = 10
+SQS_MAX_BATCH_BYTES = 1_048_576
+SQS_QUEUE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
+
+
+def check_sqs_settings(settings, queue_name: str) -> None:
+    """Raise ConfigError when SQS would reject every send of these settings."""
+    if not 1 <= settings.batch_size <= SQS_MAX_BATCH:
+        raise ConfigError(
+            f"--batch-size must be between 1 and {SQS_MAX_BATCH} for SQS "
+            f"SendMessageBatch (got {settings.batch_size})."
+        )
+    batch_bytes = settings.batch_size * settings.message_size_bytes
+    if batch_bytes > SQS_MAX_BATCH_BYTES:
+        raise ConfigError(
+            f"--batch-size {settings.batch_size} times --message-size-bytes "
+            f"{settings.message_size_bytes} is {batch_bytes} bytes, above SQS's "
+            f"{SQS_MAX_BATCH_BYTES} bytes per call; lower either of them."
+        )
+    base_name = queue_name.removesuffix(".fifo")
+    if not SQS_QUEUE_NAME.match(base_name) or len(queue_name) > 80:
+        raise ConfigError(
+            f"SQS queue name {queue_name!r} is invalid: use 1 to 80 letters, digits, "
+            "hyphens or underscores (FIFO queues end in .fifo)."
+        )
+
+
 class SqsUserMixin:
     """Finds or creates the queue of --queue-name once per user."""
 
     queue_url: str | None = None
+
+    @classmethod
+    def check_settings(cls, settings) -> None:
+        own_name = getattr(cls, "own_queue_name", None)
+        check_sqs_settings(
+            settings, own_name(settings) if own_name else settings.queue_name
+        )
 
     @classmethod
     def backlog_probe(cls, settings, run):

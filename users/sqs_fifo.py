@@ -138,6 +138,7 @@ class FifoQueueMixin(OwnQueueMixin):
         groups = getattr(settings.options, "fifo_groups", DEFAULT_FIFO_GROUPS)
         if groups < 1:
             raise ConfigError(f"--fifo-groups must be 1 or more (got {groups}).")
+        super().check_settings(settings)
 
     def queue_attributes(self) -> dict[str, str]:
         options = self.settings.options

@@ -4,7 +4,13 @@ from locust.stats import RequestStats, StatsEntry
 
 from users.ledger import Ledger
 
-__all__ = ["END_TO_END", "PUBLISH_OPERATIONS", "format_table", "summarize"]
+__all__ = [
+    "END_TO_END",
+    "PUBLISH_OPERATIONS",
+    "format_notes",
+    "format_table",
+    "summarize",
+]
 
 # The operation is the first word of a stats entry's name ("SendMessageBatch q").
 PUBLISH_OPERATIONS = frozenset(
@@ -46,25 +52,43 @@ def _percentiles(entry: StatsEntry | None) -> dict[str, float | None]:
     }
 
 
-def summarize(stats: RequestStats, ledger: Ledger) -> dict[str, dict]:
-    """Return the summary of every service that sent or received anything."""
+def summarize(
+    stats: RequestStats, ledger: Ledger, publishing_stopped_at=None, sampler=None
+) -> dict[str, dict]:
+    """Return the summary of every service that sent or received anything.
+
+    messages/s runs from the first acknowledgement to the moment publishing stopped
+    (or the last acknowledgement when it never stopped), so a broker that died
+    before the end lowers the rate instead of vanishing from it.
+    """
     by_service: dict[str, list[StatsEntry]] = {}
     for entry in stats.entries.values():
         by_service.setdefault(entry.method, []).append(entry)
     services = sorted(set(by_service) | set(ledger.services))
-    return {
-        name: _service_row(by_service.get(name, []), ledger, name) for name in services
-    }
+    stopped_s = (
+        None if publishing_stopped_at is None else publishing_stopped_at.timestamp()
+    )
+    summary = {}
+    for name in services:
+        row = _service_row(by_service.get(name, []), ledger, name, stopped_s)
+        row["waiting_at_end"] = sampler.messages_waiting(name) if sampler else None
+        summary[name] = row
+    return summary
 
 
-def _service_row(entries: list[StatsEntry], ledger: Ledger, service: str) -> dict:
+def _service_row(
+    entries: list[StatsEntry], ledger: Ledger, service: str, stopped_s: float | None
+) -> dict:
     publish = [e for e in entries if _operation(e.name) in PUBLISH_OPERATIONS]
     end_to_end = [e for e in entries if _operation(e.name) == END_TO_END]
     counts = ledger.services.get(service)
     published = counts.published if counts else 0
     span_s = 0.0
     if counts and counts.first_ack_s is not None and counts.last_ack_s is not None:
-        span_s = counts.last_ack_s - counts.first_ack_s
+        end_s = counts.last_ack_s
+        if stopped_s is not None and stopped_s > counts.first_ack_s:
+            end_s = max(stopped_s, end_s)
+        span_s = end_s - counts.first_ack_s
     return {
         "published": published,
         "consumed": counts.consumed_unique if counts else 0,
@@ -124,3 +148,22 @@ def format_table(summary: dict[str, dict]) -> str:
         padded = (cell.rjust(width) for cell, width in zip(cells, widths, strict=True))
         lines.append("  ".join(padded))
     return "\n".join(lines)
+
+
+def format_notes(summary: dict[str, dict]) -> list[str]:
+    """Return the sentences a person needs to read the table right."""
+    notes = []
+    for service, row in summary.items():
+        waiting = row.get("waiting_at_end") or 0
+        if row["lost"] and waiting:
+            notes.append(
+                f"{service}: {waiting} messages were still waiting in the backlog at "
+                "the end, so part of the lost count may only be late; a longer "
+                "--drain-s (make: DRAIN) or a lower rate tells them apart."
+            )
+        if row.get("from_other_runs"):
+            notes.append(
+                f"{service}: {row['from_other_runs']} messages left by earlier runs "
+                "were received and not counted."
+            )
+    return notes

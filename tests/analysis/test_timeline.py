@@ -1,14 +1,16 @@
 """Tests for merging a run onto one UTC timeline."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 from analysis.read import read_run
-from analysis.timeline import build_timeline
+from analysis.timeline import build_timeline, early_requests
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -96,3 +98,37 @@ def test_events_land_in_their_bin(scaling_run, fixtures):
     timeline = build_timeline(run, events=events, bin_s=10)
     text = timeline.frame.loc[pd.Timestamp("2026-12-04T15:19:30Z"), "events"]
     assert text.startswith("autoscaling scale_out: Setting desired count to 4.")
+
+
+@pytest.fixture
+def kafka_join_run(tmp_path, fixtures):
+    """Return a run whose Kafka consumer took 3 s to join its group."""
+    run_dir = tmp_path / "20261204T161845Z-kafka"
+    shutil.copytree(fixtures / "run_kafka_join", run_dir)
+    return read_run(run_dir)
+
+
+def test_early_spike_in_e2e_max_column(kafka_join_run):
+    timeline = build_timeline(kafka_join_run, bin_s=10)
+    first_bin = timeline.frame.loc[pd.Timestamp("2026-12-04T16:18:40Z")]
+    # Locust's first end-to-end row: 380 messages, window percentiles all 0,
+    # running maximum 3079.74 ms.
+    assert first_bin["Kafka e2e max ms"] == pytest.approx(3079.74, abs=0.01)
+    assert pd.isna(first_bin["Kafka e2e p99 ms"])
+
+
+def test_running_max_counts_only_where_it_rose(kafka_join_run):
+    timeline = build_timeline(kafka_join_run, bin_s=10)
+    later = timeline.frame.loc[pd.Timestamp("2026-12-04T16:18:50Z")]
+    # Rows 16:18:50-16:18:59 have window maxima of 230 to 260 ms.
+    assert later["Kafka e2e max ms"] == 260
+
+
+def test_early_requests_from_running_totals(kafka_join_run):
+    early = early_requests(kafka_join_run.history, kafka_join_run.run_info)
+    e2e = early[early["role"] == "end_to_end"].iloc[0]
+    assert e2e["count"] == 380
+    assert e2e["until"] == pd.Timestamp("2026-12-04T16:18:49Z")
+    assert e2e["median_ms"] == 1400
+    assert e2e["max_ms"] == pytest.approx(3079.74, abs=0.01)
+    assert e2e["later_max_ms"] < 1000

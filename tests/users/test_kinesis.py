@@ -8,6 +8,7 @@ from botocore.stub import Stubber
 from locust.runners import WorkerRunner
 
 from users import ConfigError, KinesisConsumerUser, KinesisProducerUser
+from users import kinesis as kinesis_users
 from users.kinesis import worker_share
 
 pytestmark = pytest.mark.broker
@@ -187,23 +188,35 @@ def test_zero_shards_rejected(local_stack, user_harness):
         user_harness([Producer], *args)
 
 
-def worker_environment(index: int, workers: int):
+def worker_environment():
     runner = object.__new__(WorkerRunner)
-    runner.worker_index = index
-    options = SimpleNamespace(expect_workers=workers)
-    return SimpleNamespace(runner=runner, parsed_options=options)
+    return SimpleNamespace(runner=runner)
+
+
+def share_for(shard_ids, rank, readers):
+    kinesis_users._assigned_share.clear()
+    kinesis_users._assigned_share.update({"rank": rank, "of": readers})
+    try:
+        return worker_share(shard_ids, worker_environment())
+    finally:
+        kinesis_users._assigned_share.clear()
 
 
 def test_workers_split_shards_without_overlap():
     shard_ids = [f"shardId-00000000000{i}" for i in range(5)]
 
-    shares = [worker_share(shard_ids, worker_environment(i, 2)) for i in range(2)]
+    shares = [share_for(shard_ids, rank, 2) for rank in range(2)]
 
     assert shares[0] == [shard_ids[0], shard_ids[2], shard_ids[4]]
     assert shares[1] == [shard_ids[1], shard_ids[3]]
 
 
-def test_extra_worker_reads_no_shard():
+def test_worker_without_consumer_reads_no_shard():
     shard_ids = ["shardId-000000000000", "shardId-000000000001"]
 
-    assert worker_share(shard_ids, worker_environment(2, 2)) == []
+    assert share_for(shard_ids, None, 1) == []
+
+
+def test_worker_waits_for_its_share():
+    kinesis_users._assigned_share.clear()
+    assert kinesis_users.waiting_for_share(worker_environment()) is True

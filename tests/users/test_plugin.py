@@ -39,7 +39,8 @@ def test_bad_option_stops_before_first_request(local_stack, locust_run, tmp_path
     )
 
     assert finished.returncode == 2
-    assert "--batch-size must be between 1 and 10 (got 11)." in finished.stderr
+    expected = "--batch-size must be between 1 and 10 for SQS SendMessageBatch"
+    assert f"{expected} (got 11)." in finished.stderr
     assert "Traceback" not in finished.stderr
     (run_dir,) = tmp_path.iterdir()
     document = json.loads((run_dir / "run.json").read_text())
@@ -259,3 +260,131 @@ def test_lost_worker_fails_the_run(local_stack, tmp_path):
     document = json.loads((run_dir / "run.json").read_text())
     assert len(document["workers"]["lost"]) == 1
     assert document["workers"]["lost"][0] in master_out
+
+
+@pytest.mark.broker
+def test_kinesis_shards_read_on_any_worker_layout(local_stack, tmp_path):
+    """Locust may put both Kinesis consumers on one worker; all shards are read."""
+    port = str(_free_port())
+    scenario = str(REPO / "locustfiles" / "kinesis.py")
+    master = subprocess.Popen(
+        [
+            LOCUST,
+            "-f",
+            scenario,
+            "--master",
+            "--headless",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            port,
+            "--expect-workers",
+            "2",
+            "--expect-workers-max-wait",
+            "60",
+            "-u",
+            "4",
+            "-r",
+            "4",
+            "-t",
+            "25s",
+            "--drain-s",
+            "10",
+            "--publish-rate",
+            "20",
+            "--shards",
+            "4",
+            "--stream-name",
+            "test-kinesis-workers",
+            "--results-dir",
+            str(tmp_path / "results"),
+            "--skip-report",
+            *local_stack.locust_args,
+        ],  # fmt: skip
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    workers = [
+        subprocess.Popen(
+            [
+                LOCUST,
+                "-f",
+                scenario,
+                "--worker",
+                "--master-host",
+                "127.0.0.1",
+                "--master-port",
+                port,
+            ],  # fmt: skip
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for _ in range(2)
+    ]
+    try:
+        _, master_err = master.communicate(timeout=150)
+    finally:
+        for worker in workers:
+            worker.wait(timeout=60)
+
+    assert master.returncode == 0, master_err[-3000:]
+    (run_dir,) = (tmp_path / "results").iterdir()
+    row = json.loads((run_dir / "run.json").read_text())["services"]["Kinesis"]
+    assert row["published"] > 0
+    assert row["lost"] == 0
+    assert row["consumed"] == row["published"]
+    assert row["duplicates"] == 0
+
+
+@pytest.mark.parametrize(
+    ("brokers", "sentence"),
+    [
+        ("foo", "--brokers names an unknown broker 'foo'"),
+        ("kafka", "No user of this scenario can run with --brokers kafka"),
+    ],
+)
+def test_brokers_without_users_rejected(locust_run, tmp_path, brokers, sentence):
+    finished = locust_run(
+        [
+            "-f",
+            SQS_SCENARIO,
+            "--headless",
+            "-t",
+            "20s",
+            "--brokers",
+            brokers,
+            "--results-dir",
+            str(tmp_path),
+            "--skip-report",
+        ],  # fmt: skip
+        cwd=tmp_path,
+    )
+
+    assert finished.returncode == 2
+    assert sentence in finished.stderr
+    assert "Traceback" not in finished.stderr
+
+
+def test_results_dir_on_a_file_rejected(locust_run, tmp_path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    finished = locust_run(
+        [
+            "-f",
+            SQS_SCENARIO,
+            "--headless",
+            "-t",
+            "20s",
+            "--results-dir",
+            str(a_file),
+        ],  # fmt: skip
+        cwd=tmp_path,
+    )
+
+    assert finished.returncode == 2
+    assert "Cannot create the run folder" in finished.stderr
+    assert "--results-dir" in finished.stderr
+    assert "Traceback" not in finished.stderr
