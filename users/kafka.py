@@ -12,6 +12,7 @@ import random
 import time
 from dataclasses import dataclass
 
+import gevent
 import gevent.lock
 import kafka.codec
 import locust
@@ -53,6 +54,15 @@ HEARTBEAT_INTERVAL_MS = 1_000
 POLL_TIMEOUT_MS = 1_000
 FLUSH_TIMEOUT_S = 10.0
 RANDOM_KEY_BYTES = 8
+# The producer's sender is a greenlet that runs only when the event loop polls for
+# I/O, and the gevent.sleep(0) between tasks may return before the loop polls.
+# Without a poll the sender drains batches and handles acknowledgements only when
+# --max-in-flight blocks the user, so records wait longer in this process.
+# gevent.idle() polls. Measured with `python -m bench` on 2 cores: a poll every 10
+# sends brought publish p99 from 2.5-3.4x to 1.5-1.7x the raw producer's and saved
+# about 4 µs of CPU per message, since the sender is woken less often. A poll every
+# 100 sends gave 1.7-2.1x, every 500 sends 2.3x.
+SENDS_PER_IO_POLL = 10
 
 KEY_STRATEGIES = ("none", "producer", "message", "random")
 DEFAULT_KAFKA_KEY = "none"
@@ -376,6 +386,7 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
         self.producer_key = self.producer_id.encode()
         self.topic = self.settings.topic
         self.produce_name = f"Produce {self.topic}"
+        self.sends_until_io_poll = SENDS_PER_IO_POLL
         self.connect()
 
     def connect(self) -> bool:
@@ -411,6 +422,10 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
         for _ in range(self.settings.batch_size):
             acquire()
             self.send(self.next_stamp())
+            self.sends_until_io_poll -= 1
+            if not self.sends_until_io_poll:
+                self.sends_until_io_poll = SENDS_PER_IO_POLL
+                gevent.idle()
 
     def record_key(self, stamp: Stamp) -> bytes | None:
         """Return the record key that --kafka-key selects."""

@@ -2,6 +2,7 @@
 folder, correctness counts across workers, drain period and end-of-run summary."""
 
 import argparse
+import atexit
 import logging
 import subprocess
 import sys
@@ -89,6 +90,7 @@ def _on_init(environment, runner, **_kwargs) -> None:
         lambda data, **_: run.ledger.merge(data.get(REPORT_KEY, {}))
     )
     run.options = {key: value for key, value in vars(options).items()}
+    atexit.register(_record_unfinished_run, run)
     run.workers_expected = options.expect_workers if options.master else 0
     _open_run_dir(environment, run)
     try:
@@ -98,6 +100,19 @@ def _on_init(environment, runner, **_kwargs) -> None:
     except ConfigError as error:
         _stop_on_config_error(environment, run, error)
     _settle_user_count(environment)
+
+
+def _record_unfinished_run(run: RunContext) -> None:
+    """Write run.json for a process that ends before its test ended, such as a master
+    that gave up waiting for its workers."""
+    if run.ended_at is not None or run.run_dir is None:
+        return
+    run.ended_at = utc_now()
+    run.error = (
+        "The process ended before the test finished (see the log: for example a "
+        "master that gave up waiting for its workers)."
+    )
+    run.write_run_json()
 
 
 def _settle_user_count(environment) -> None:

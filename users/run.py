@@ -58,6 +58,7 @@ class RunContext:
     run_dir: Path | None = None
     settings: Settings | None = None
     config_error: str | None = None
+    error: str | None = None
     publishing: bool = True
     publishing_stopped_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None
@@ -94,6 +95,7 @@ class RunContext:
             "ended_at": _iso(self.ended_at),
             "target": self.settings.target if self.settings else None,
             "config_error": self.config_error,
+            "error": self.error,
             "settings": self.settings.public_dict() if self.settings else None,
             "options": public_options(self.options),
             "versions": versions(),

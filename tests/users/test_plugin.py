@@ -26,7 +26,7 @@ def test_bad_option_stops_before_first_request(local_stack, locust_run, tmp_path
             SQS_SCENARIO,
             "--headless",
             "-t",
-            "10s",
+            "30s",
             "--batch-size",
             "11",
             "--queue-name",
@@ -388,3 +388,36 @@ def test_results_dir_on_a_file_rejected(locust_run, tmp_path):
     assert "Cannot create the run folder" in finished.stderr
     assert "--results-dir" in finished.stderr
     assert "Traceback" not in finished.stderr
+
+
+def test_master_without_workers_gives_up(locust_run, tmp_path):
+    finished = locust_run(
+        [
+            "-f",
+            SQS_SCENARIO,
+            "--master",
+            "--headless",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(_free_port()),
+            "--expect-workers",
+            "1",
+            "--expect-workers-max-wait",
+            "3",
+            "-t",
+            "30s",
+            "--results-dir",
+            str(tmp_path),
+            "--skip-report",
+        ],  # fmt: skip
+        cwd=tmp_path,
+        timeout_s=60,
+    )
+
+    assert finished.returncode == 1
+    assert "Gave up waiting for workers" in finished.stderr
+    (run_dir,) = tmp_path.iterdir()
+    document = json.loads((run_dir / "run.json").read_text())
+    assert document["ended_at"] is not None
+    assert document["error"].startswith("The process ended before the test finished")
