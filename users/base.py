@@ -145,6 +145,31 @@ class ProducerUser(MsgloadUser):
             if operation in PUBLISH_OPERATIONS:
                 self._publish_target = target
 
+    def report_batch_response(
+        self,
+        name: str,
+        sent: tuple[list[dict], list],
+        response: dict,
+        took_ms: float,
+        start_time_s: float,
+        body_key: str,
+    ) -> None:
+        """Report an AWS batch response (SendMessageBatch, PublishBatch): one
+        success per Successful entry, acknowledged in the ledger, and one failure
+        per Failed entry with its code.
+
+        sent is the entries and their stamps, in the same order.
+        """
+        entries, stamps = sent
+        pairs = zip(entries, stamps, strict=True)
+        by_id = {entry["Id"]: (entry, stamp) for entry, stamp in pairs}
+        for success in response.get("Successful", []):
+            entry, stamp = by_id[success["Id"]]
+            size = len(entry[body_key])
+            self.report(name, took_ms, size, start_time_s=start_time_s)
+            self.acked(stamp)
+        self.report_failed_entries(name, response.get("Failed", []), took_ms)
+
     def wait_time(self) -> float:
         rate = self.settings.publish_rate
         if rate <= 0:

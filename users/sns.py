@@ -226,14 +226,10 @@ class SnsProducerUser(ThrottlingApartMixin, SnsFanOutMixin, ProducerUser):
             self.report_failure(name, error, count=len(entries))
             return
         took_ms = elapsed_ms(started)
-        pairs = zip(entries, stamps, strict=True)
-        by_id = {entry["Id"]: (entry, stamp) for entry, stamp in pairs}
-        for success in response.get("Successful", []):
-            entry, stamp = by_id[success["Id"]]
-            size = len(entry["Message"])
-            self.report(name, took_ms, size, start_time_s=start_time)
-            self.acked(stamp)
-        self.report_failed_entries(name, response.get("Failed", []), took_ms)
+        sent = (entries, stamps)
+        self.report_batch_response(
+            name, sent, response, took_ms, start_time, body_key="Message"
+        )
 
 
 class SnsSqsConsumerUser(
