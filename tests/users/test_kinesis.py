@@ -190,6 +190,7 @@ def test_zero_shards_rejected(local_stack, user_harness):
 
 def worker_environment():
     runner = object.__new__(WorkerRunner)
+    runner.greenlet = None  # Runner.__del__ reads it
     return SimpleNamespace(runner=runner)
 
 
