@@ -16,7 +16,7 @@ KAFKA_ACKS = "all"
 KAFKA_LINGER_MS = 5
 KAFKA_BATCH_BYTES = 16_384
 KAFKA_PARTITIONS = 4
-# msgload's own client timeouts (users/kafka.py); they change no hot path.
+# msgload's own client timeouts (users/kafka_options.py); they change no hot path.
 REQUEST_TIMEOUT_MS = 10_000
 DELIVERY_TIMEOUT_MS = 30_000
 

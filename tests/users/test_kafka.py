@@ -14,6 +14,7 @@ import pytest
 from locust.env import Environment
 
 import users.kafka
+import users.kafka_options
 from users.errors import ConfigError
 from users.kafka import KafkaConsumerUser, KafkaOptions, KafkaProducerUser
 from users.run import RunContext, new_run_id, utc_now
@@ -311,8 +312,8 @@ def test_options_default_to_plain_producer():
     assert options.producer_config() == {
         "acks": "all",
         "compression_type": None,
-        "linger_ms": users.kafka.DEFAULT_KAFKA_LINGER_MS,
-        "batch_size": users.kafka.DEFAULT_KAFKA_BATCH_BYTES,
+        "linger_ms": users.kafka_options.DEFAULT_KAFKA_LINGER_MS,
+        "batch_size": users.kafka_options.DEFAULT_KAFKA_BATCH_BYTES,
     }
     assert options.key == "none"
 
@@ -367,7 +368,9 @@ def test_wrong_option_raises_config_error(args, option):
 
 def test_missing_codec_package_named(monkeypatch):
     monkeypatch.setitem(
-        users.kafka.COMPRESSION_PACKAGES, "zstd", (lambda: False, "zstandard==0.25.0")
+        users.kafka_options.COMPRESSION_PACKAGES,
+        "zstd",
+        (lambda: False, "zstandard==0.25.0"),
     )
     settings = parse_settings("--kafka-compression", "zstd")
 
