@@ -7,9 +7,8 @@ import pytest
 from botocore.stub import Stubber
 from locust.runners import WorkerRunner
 
-from users import ConfigError, KinesisConsumerUser, KinesisProducerUser
-from users import kinesis as kinesis_users
-from users.kinesis import worker_share
+from users import ConfigError, KinesisConsumerUser, KinesisProducerUser, kinesis_shards
+from users.kinesis_shards import worker_share
 
 pytestmark = pytest.mark.broker
 
@@ -195,12 +194,12 @@ def worker_environment():
 
 
 def share_for(shard_ids, rank, readers):
-    kinesis_users._assigned_share.clear()
-    kinesis_users._assigned_share.update({"rank": rank, "of": readers})
+    kinesis_shards._assigned_share.clear()
+    kinesis_shards._assigned_share.update({"rank": rank, "of": readers})
     try:
         return worker_share(shard_ids, worker_environment())
     finally:
-        kinesis_users._assigned_share.clear()
+        kinesis_shards._assigned_share.clear()
 
 
 def test_workers_split_shards_without_overlap():
@@ -219,5 +218,5 @@ def test_worker_without_consumer_reads_no_shard():
 
 
 def test_worker_waits_for_its_share():
-    kinesis_users._assigned_share.clear()
-    assert kinesis_users.waiting_for_share(worker_environment()) is True
+    kinesis_shards._assigned_share.clear()
+    assert kinesis_shards.waiting_for_share(worker_environment()) is True
