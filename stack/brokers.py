@@ -45,6 +45,13 @@ class Broker:
     def start(self, state: StateDir) -> str:
         """Start the broker unless the one recorded in the state folder runs."""
         if state.running_pid(self.name) is not None:
+            recorded = state.recorded_port(self.name)
+            if recorded is not None and recorded != self.port:
+                raise StackError(
+                    f"{self.name} from {state.path} already runs on port {recorded}, "
+                    f"not {self.port}; stop it (python -m stack stop, make "
+                    "brokers-stop), use that port, or give another --state-dir."
+                )
             self.wait_until_up(state)
             return f"{self.name} already running on 127.0.0.1:{self.port}"
         if port_in_use(self.port):
@@ -54,6 +61,7 @@ class Broker:
                 f"with {self.port_option}."
             )
         state.spawn(self.name, self.command(state), self.environment(state))
+        state.record_port(self.name, self.port)
         self.wait_until_up(state)
         return f"{self.name} up on 127.0.0.1:{self.port}"
 

@@ -111,6 +111,14 @@ class StateDir:
         )
         return process.pid
 
+    def record_port(self, name: str, port: int) -> None:
+        (self.path / f"{name}.port").write_text(f"{port}\n")
+
+    def recorded_port(self, name: str) -> int | None:
+        """Return the port the running broker was started on, when recorded."""
+        path = self.path / f"{name}.port"
+        return int(path.read_text()) if path.exists() else None
+
     def record_pid(self, name: str, pid: int) -> None:
         """Record a pid this stack started indirectly (a daemon's own child)."""
         self._pid_file(name).write_text(f"{pid} {_start_time(pid) or ''}\n")

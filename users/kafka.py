@@ -9,6 +9,7 @@ process.
 
 import logging
 import random
+import re
 import time
 
 import gevent
@@ -61,6 +62,7 @@ RANDOM_KEY_BYTES = 8
 # 100 sends gave 1.7-2.1x, every 500 sends 2.3x.
 SENDS_PER_IO_POLL = 10
 _created_topics: set[tuple[str, str]] = set()
+KAFKA_TOPIC_NAME = re.compile(r"^[A-Za-z0-9._-]{1,249}$")
 
 
 def ensure_topic(
@@ -160,6 +162,12 @@ class KafkaUserMixin:
                 "--bootstrap-servers is required with --target aws; pass the MSK "
                 "cluster's bootstrap brokers (aws kafka get-bootstrap-brokers)."
             )
+        topic = settings.topic
+        if topic in (".", "..") or not KAFKA_TOPIC_NAME.match(topic):
+            raise ConfigError(
+                f"--topic {topic[:60]!r} is not a valid Kafka topic name: use 1 to 249 "
+                "letters, digits, dots, underscores or hyphens (not . or ..)."
+            )
         KafkaOptions.from_settings(settings).check(settings.target)
 
     def start_kafka_options(self) -> None:
@@ -176,6 +184,7 @@ class KafkaProducerUser(KafkaUserMixin, ProducerUser):
     once it is written to the connection, since the broker sends no reply.
     """
 
+    producer: KafkaProducer | None = None
     abstract = True
     service = REQUEST_TYPE
     broker = "kafka"
@@ -303,6 +312,7 @@ class KafkaConsumerUser(KafkaUserMixin, ConsumerUser):
     read from the same producer in the same partition.
     """
 
+    consumer: KafkaConsumer | None = None
     abstract = True
     service = REQUEST_TYPE
     broker = "kafka"

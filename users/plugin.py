@@ -21,6 +21,7 @@ from locust.stats import (
 from users.backlog import BacklogSampler
 from users.errors import ConfigError
 from users.gates import WorkerWatch, add_gate_arguments, evaluate_gates, format_gates
+from users.ledger import Ledger
 from users.run import RunContext, new_run_id, utc_now
 from users.settings import KNOWN_BROKERS, Settings, add_arguments
 from users.summary import format_notes, format_table, summarize
@@ -33,6 +34,7 @@ STOP_PUBLISHING_MESSAGE = "msgload_stop_publishing"
 REPORT_KEY = "msgload"
 REPORT_TIMEOUT_S = 300
 DEFAULT_EXPECT_WORKERS_MAX_WAIT_S = 300
+EARLY_STOP_MARGIN_S = 2.0
 _current_run: RunContext | None = None
 
 
@@ -237,8 +239,12 @@ def _on_test_start(environment, **_kwargs) -> None:
     run: RunContext = environment.msgload
     options = environment.parsed_options
     run.run_id = options.run_id
-    run.ledger.run_id = options.run_id
+    # Each test of a web UI session counts afresh, as Locust's stats do.
+    run.ledger = Ledger(options.run_id)
     run.publishing = True
+    run.publishing_stopped_at = None
+    run.test_started_at = utc_now()
+    run.config_error = None
     try:
         run.settings = check_settings(environment)
     except ConfigError as error:
@@ -247,11 +253,15 @@ def _on_test_start(environment, **_kwargs) -> None:
         logger.error("%s", error)
         if not isinstance(environment.runner, WorkerRunner):
             # Headless, the run ends with exit code 2; in the web UI only this
-            # test stops, so the option can be corrected and the test started again.
+            # test stops, with the sentence in the UI's exceptions tab, so the option
+            # can be corrected and the test started again.
+            environment.runner.log_exception("msgload", str(error), "")
             environment.process_exit_code = 2
             stop = options.headless and environment.runner.quit
             gevent.spawn(stop or environment.runner.stop)
         return
+    if environment.process_exit_code == 2 and not options.headless:
+        environment.process_exit_code = None
     if isinstance(environment.runner, WorkerRunner):
         return
     run_time_s = options.run_time
@@ -281,7 +291,11 @@ def _on_quitting(environment, **_kwargs) -> None:
     if isinstance(environment.runner, WorkerRunner):
         logger.info("Worker totals sent to the master: %s", run.ledger.sent_totals)
         return
+    if run.ended_at is not None:
+        # Locust's SIGTERM handler can shut down twice; the first summary stands.
+        return
     run.ended_at = utc_now()
+    _note_early_stop(environment, run)
     sampler = getattr(run, "sampler", None)
     if sampler is not None:
         sampler.stop()
@@ -308,6 +322,19 @@ def _on_quitting(environment, **_kwargs) -> None:
     _save_html_if_missing(environment)
 
 
+def _note_early_stop(environment, run: RunContext) -> None:
+    """Record in run.json a headless run stopped before its --run-time ended."""
+    run_time_s = environment.parsed_options.run_time
+    if not run_time_s or run.test_started_at is None:
+        return
+    ran_s = (run.ended_at - run.test_started_at).total_seconds()
+    if ran_s < run_time_s - EARLY_STOP_MARGIN_S:
+        run.error = (
+            f"The run was stopped after {ran_s:.0f} s of its {run_time_s} s "
+            "(Ctrl-C, SIGTERM or a stopped test); its counts cover that time only."
+        )
+
+
 def _save_html_if_missing(environment) -> None:
     """Write Locust's HTML report when Locust did not (it skips it on SIGTERM)."""
     html_file = environment.parsed_options.html_file
@@ -324,8 +351,9 @@ def _on_quit(**_kwargs) -> None:
     # report's path are the last lines printed.
     run: RunContext | None = _current_run
     # Workers have no run folder; a run stopped by a wrong option has no summary.
-    if run is None or run.run_dir is None or run.config_error:
+    if run is None or run.run_dir is None or run.config_error or run.summary_printed:
         return
+    run.summary_printed = True
     print_summary(run)
     if not run.options.get("skip_report"):
         write_report(run)
@@ -395,6 +423,8 @@ def print_summary(run: RunContext) -> None:
     if run.gates:
         print("Gates:")
         print(format_gates(run.gates))
+    if run.error:
+        print(f"Note: {run.error}")
     if run.run_dir is not None:
         print(f"Results folder: {run.run_dir}")
     print(flush=True)

@@ -59,6 +59,8 @@ class RunContext:
     settings: Settings | None = None
     config_error: str | None = None
     error: str | None = None
+    test_started_at: dt.datetime | None = None
+    summary_printed: bool = False
     publishing: bool = True
     publishing_stopped_at: dt.datetime | None = None
     ended_at: dt.datetime | None = None

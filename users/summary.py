@@ -157,9 +157,10 @@ def format_notes(summary: dict[str, dict]) -> list[str]:
         waiting = row.get("waiting_at_end") or 0
         if row["lost"] and waiting:
             notes.append(
-                f"{service}: {waiting} messages were still waiting in the backlog at "
-                "the end, so part of the lost count may only be late; a longer "
-                "--drain-s (make: DRAIN) or a lower rate tells them apart."
+                f"{service}: {row['lost']} messages were not consumed by the end and "
+                f"{waiting} were still waiting in the backlog, so some may be late "
+                "rather than lost; a longer --drain-s (make: DRAIN) or a lower rate "
+                "tells them apart."
             )
         if row.get("from_other_runs"):
             notes.append(

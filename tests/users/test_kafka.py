@@ -378,3 +378,9 @@ def test_missing_codec_package_named(monkeypatch):
         Consumer.check_settings(settings)
 
     assert "pip install zstandard==0.25.0" in str(raised.value)
+
+
+@pytest.mark.parametrize("topic", ["bad/topic", "..", "t" * 250])
+def test_invalid_topic_name_rejected(topic):
+    with pytest.raises(ConfigError, match="is not a valid Kafka topic name"):
+        KafkaProducerUser.check_settings(parse_settings("--topic", topic))

@@ -79,7 +79,7 @@ def test_note_when_lost_messages_still_wait():
 
     assert summary["SQS"]["lost"] == 40
     (note,) = format_notes(summary)
-    assert note.startswith("SQS: 40 messages were still waiting in the backlog")
+    assert note.startswith("SQS: 40 messages were not consumed by the end and 40 were")
 
 
 def test_no_note_on_a_clean_run():
