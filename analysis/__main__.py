@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -18,6 +19,34 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_REGION = "us-east-1"
 EXIT_BAD_INPUT = 2
+
+
+def _positive_seconds(text: str) -> int:
+    """Parse --bin-s: a whole number of seconds above zero."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}; give a whole number of seconds above 0, "
+            "e.g. --bin-s 10."
+        )
+    return value
+
+
+def _non_negative_level(text: str) -> float:
+    """Parse --backlog-threshold: a number at or above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not value >= 0 or math.isinf(value):
+        raise argparse.ArgumentTypeError(
+            f"invalid value {text!r}; give a backlog level of 0 or more, "
+            "e.g. --backlog-threshold 1000."
+        )
+    return value
 
 
 def _add_resource_options(parser: argparse.ArgumentParser) -> None:
@@ -80,11 +109,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     report.add_argument(
         "--backlog-threshold",
-        type=float,
+        type=_non_negative_level,
         default=None,
         help="backlog level, in the backlog metric's unit, that should trigger scaling",
     )
-    report.add_argument("--bin-s", type=int, default=10, help="timeline bin in seconds")
+    report.add_argument(
+        "--bin-s",
+        type=_positive_seconds,
+        default=10,
+        help="timeline bin in seconds (above 0)",
+    )
     _add_resource_options(report)
 
     queries = commands.add_parser(
@@ -115,7 +149,7 @@ def _report(options) -> int:
 
     from analysis import cloudwatch, events
     from analysis.errors import AnalysisInputError
-    from analysis.read import read_run
+    from analysis.read import check_run_folder, read_run
     from analysis.report import write_report
 
     if options.live and not options.endpoint_url:
@@ -123,6 +157,7 @@ def _report(options) -> int:
             "--live needs --endpoint-url, so that nothing reaches AWS by default; "
             "pass the endpoint to query, e.g. http://127.0.0.1:5000 for moto."
         )
+    check_run_folder(options.run_dir)
     run = read_run(options.run_dir)
     start, end = run.window()
     samples = [cloudwatch.read_metric_data_json(p) for p in options.cloudwatch_json]

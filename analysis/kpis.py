@@ -6,8 +6,13 @@ For each scale-out event the moments are:
   scale-out   the scaling activity's start (or the HPA/KEDA event)
   in service  the first capacity sample at or above the new capacity, or else the
               ECS "reached a steady state" event, or else the activity's end time
-  peak        the highest backlog between the trigger and the drain
-  drained     the first sample after the peak below the threshold (or at zero)
+  peak        the highest backlog from the trigger to the end of the window
+  drained     the first sample after the peak below the threshold (or at zero),
+              within the window
+
+A scale-out's window runs from its trigger to the next scale-out's later trigger
+for the same service, or to the end of the run, so each scale-out is measured on
+its own backlog wave. A scale-out with no trigger gets no KPI row.
 """
 
 from __future__ import annotations
@@ -71,9 +76,13 @@ def _in_service(timeline: Timeline, event: pd.Series) -> tuple[object, str]:
     return None, "not found"
 
 
-def _drain(backlog: pd.Series, start, level: float) -> tuple[object, float, object]:
-    """Return (peak time, peak backlog, drained time) from start onwards."""
+def _drain(
+    backlog: pd.Series, start, window_end, level: float
+) -> tuple[object, float, object]:
+    """Return (peak time, peak backlog, drained time) in [start, window_end)."""
     after = backlog[backlog.index >= start].dropna()
+    if window_end is not None:
+        after = after[after.index < window_end]
     if after.empty:
         return None, math.nan, None
     peak_at = after.idxmax()
@@ -102,36 +111,46 @@ def _phase_latency(timeline: Timeline, service: str, bounds) -> dict:
     return values
 
 
-def _kpi_row(timeline, event, service, threshold) -> dict:
+def _trigger(timeline, backlog, threshold, activity_at) -> tuple[object, str]:
+    """Return when and by what the scale-out at activity_at was triggered."""
+    if threshold is not None and not backlog.empty:
+        crossed_at = threshold_crossing(backlog, threshold, activity_at)
+        if crossed_at is not None:
+            return crossed_at, "backlog threshold"
+    alarm_at = _alarm_time(timeline.events, activity_at)
+    if alarm_at is not None:
+        return alarm_at, "alarm"
+    return None, "none"
+
+
+def _kpi_row(timeline, event, service, trigger, window_end, threshold) -> dict:
     backlog = timeline.backlog_samples(service)
     activity_at = event["timestamp"]
-    trigger_at, trigger = None, "none"
-    if threshold is not None and not backlog.empty:
-        trigger_at = threshold_crossing(backlog, threshold, activity_at)
-        trigger = "backlog threshold" if trigger_at is not None else trigger
-    if trigger_at is None:
-        trigger_at = _alarm_time(timeline.events, activity_at)
-        trigger = "alarm" if trigger_at is not None else trigger
+    trigger_at, trigger_kind = trigger
     in_service_at, in_service_source = _in_service(timeline, event)
     level = threshold if threshold is not None else 0.0
-    peak_from = trigger_at if trigger_at is not None else activity_at
-    peak_at, peak, drained_at = _drain(backlog, peak_from, level)
-    start, end = timeline.frame.index.min(), timeline.frame.index.max()
+    peak_at, peak, drained_at = _drain(backlog, trigger_at, window_end, level)
+
+    start = timeline.frame.index.min()
+    run_end = timeline.frame.index.max() + pd.Timedelta(seconds=timeline.bin_s)
     during_end = in_service_at if in_service_at is not None else activity_at
+    after_end = drained_at or window_end or run_end
     bounds = (
-        (start, trigger_at or activity_at),
-        (trigger_at or activity_at, during_end),
-        (during_end, drained_at or end + pd.Timedelta(seconds=timeline.bin_s)),
+        (start, trigger_at),
+        (trigger_at, during_end),
+        (during_end, after_end),
     )
+
     return {
         "service": service,
         "resource": event["resource"],
         "description": event["description"],
-        "trigger": trigger,
+        "trigger": trigger_kind,
         "trigger_at": trigger_at,
         "scale_out_at": activity_at,
         "in_service_at": in_service_at,
         "in_service_from": in_service_source,
+        "window_end": window_end,
         "reaction_s": _seconds(trigger_at, activity_at),
         "to_in_service_s": _seconds(trigger_at, in_service_at),
         "peak_backlog": peak,
@@ -142,21 +161,64 @@ def _kpi_row(timeline, event, service, threshold) -> dict:
     }
 
 
+def _window_end(triggers: list, position: int) -> object:
+    """Return the first trigger after triggers[position] that is later than it."""
+    trigger_at = triggers[position][0]
+    for later_at, _ in triggers[position + 1 :]:
+        if later_at is not None and later_at > trigger_at:
+            return later_at
+    return None
+
+
+def _service_rows(timeline, scale_outs, service, threshold) -> tuple[list, int]:
+    """Return the service's KPI rows and the number of scale-outs with no trigger."""
+    backlog = timeline.backlog_samples(service)
+    triggers = [
+        _trigger(timeline, backlog, threshold, event["timestamp"])
+        for _, event in scale_outs.iterrows()
+    ]
+    rows = []
+    for position, (number, event) in enumerate(scale_outs.iterrows()):
+        if triggers[position][0] is None:
+            continue
+        window_end = _window_end(triggers, position)
+        row = _kpi_row(
+            timeline, event, service, triggers[position], window_end, threshold
+        )
+        rows.append({"scale_out": number, **row})
+    return rows, triggers.count((None, "none"))
+
+
 def compute_kpis(timeline: Timeline, threshold: float | None = None) -> pd.DataFrame:
     """Return one row of KPIs per scale-out event and per service with a backlog.
 
-    Times are UTC; durations are seconds. A value that cannot be computed from
-    the data at hand is NaN or None, never zero.
+    Scale-outs are numbered from 1 in time order in the `scale_out` column. A
+    scale-out with no trigger for a service gets no row for it, and
+    `frame.attrs["without_trigger"]` counts those. Times are UTC and durations are
+    seconds. A value that cannot be computed from the data at hand is NaN or None,
+    never zero.
     """
     events = timeline.events
     if events.empty:
         return pd.DataFrame()
-    scale_outs = events[events["kind"] == "scale_out"]
+    scale_outs = events[events["kind"] == "scale_out"].sort_values(
+        "timestamp", kind="stable"
+    )
+    scale_outs.index = range(1, len(scale_outs) + 1)
     services = timeline.services_with_backlog() or [""]
-    rows = [
-        _kpi_row(timeline, event, service, threshold)
-        for _, event in scale_outs.iterrows()
-        for service in services
-    ]
-    logger.info("Computed KPIs for %s scale-out events", len(scale_outs))
-    return pd.DataFrame(rows)
+    rows, without_trigger = [], 0
+    for service in services:
+        service_rows, missing = _service_rows(timeline, scale_outs, service, threshold)
+        rows += service_rows
+        without_trigger += missing
+    logger.info(
+        "Computed KPIs for %s scale-out events, %s without a trigger",
+        len(scale_outs),
+        without_trigger,
+    )
+    frame = pd.DataFrame(rows)
+    if not frame.empty:
+        frame = frame.sort_values(["scale_out", "service"], kind="stable")
+        frame = frame.reset_index(drop=True)
+    frame.attrs["without_trigger"] = without_trigger
+    return frame

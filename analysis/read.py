@@ -20,6 +20,7 @@ from analysis.errors import AnalysisInputError
 __all__ = [
     "AGGREGATED_NAME",
     "RunData",
+    "check_run_folder",
     "read_backlog_csv",
     "read_failures_csv",
     "read_history_csv",
@@ -269,6 +270,30 @@ def _parse_time(value: object) -> pd.Timestamp | None:
     return pd.Timestamp(value).tz_convert("UTC")
 
 
+def _check_folder(run_dir: Path) -> None:
+    if run_dir.exists() and not run_dir.is_dir():
+        raise AnalysisInputError(
+            f"{run_dir} is not a folder; pass the run's results folder, which holds "
+            "run.json and the locust_*.csv files."
+        )
+    if not run_dir.is_dir():
+        raise AnalysisInputError(
+            f"Run folder {run_dir} not found; pass the folder that holds run.json "
+            "and the locust_*.csv files."
+        )
+
+
+def check_run_folder(run_dir: Path) -> None:
+    """Raise AnalysisInputError unless run_dir is a folder that holds run.json."""
+    run_dir = Path(run_dir)
+    _check_folder(run_dir)
+    if not (run_dir / RUN_FILE).is_file():
+        raise AnalysisInputError(
+            f"Run folder {run_dir} has no {RUN_FILE}; give a run folder written by "
+            "msgload."
+        )
+
+
 def read_run(run_dir: Path) -> RunData:
     """Read every file of a results folder that exists and list what is missing.
 
@@ -276,11 +301,7 @@ def read_run(run_dir: Path) -> RunData:
     plain sentence to RunData.missing instead of raising.
     """
     run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise AnalysisInputError(
-            f"Run folder {run_dir} not found; pass the folder that holds run.json "
-            "and the locust_*.csv files."
-        )
+    _check_folder(run_dir)
     missing: list[str] = []
     run_info = _read_optional(run_dir / RUN_FILE, read_run_json, {}, missing)
     stats = _read_optional(

@@ -13,7 +13,7 @@ import pandas as pd
 from analysis import plots
 from analysis.kpis import compute_kpis
 from analysis.read import RunData
-from analysis.summary import build_tables, to_html, to_markdown
+from analysis.summary import build_tables, run_errors, to_html, to_markdown
 from analysis.timeline import DEFAULT_BIN_S, build_timeline, early_requests
 
 __all__ = ["ReportFiles", "latency_caption", "write_report"]
@@ -26,6 +26,7 @@ STYLE = (
     "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
     "td:first-child,th:first-child{text-align:left}"
     ".missing{background:#fff4e0;border-left:4px solid #e0a000;padding:.5em 1em}"
+    ".error{background:#fde8e8;border-left:4px solid #c00000;padding:.5em 1em}"
     "img{max-width:100%}"
 )
 LATENCY_CAPTION = (
@@ -98,12 +99,18 @@ def _notes(run: RunData, timeline, kpis: pd.DataFrame, threshold) -> list[str]:
     notes = list(run.missing)
     if timeline.events.empty:
         notes.append("No scaling events were given, so there are no scaling KPIs.")
-    elif kpis.empty:
+    elif not (timeline.events["kind"] == "scale_out").any():
         notes.append("The scaling events hold no scale-out, so there are no KPIs.")
-    elif threshold is None and (kpis["trigger"] == "none").any():
+    without_trigger = kpis.attrs.get("without_trigger", 0)
+    if without_trigger:
+        fix = (
+            "pass --backlog-threshold or the alarm history to measure them"
+            if threshold is None
+            else "pass the alarm history to measure them"
+        )
         notes.append(
-            "Some scale-outs have no trigger: pass --backlog-threshold or the alarm "
-            "history to measure the reaction time."
+            f"{without_trigger} scale-outs had no trigger for a service (no threshold "
+            f"crossing and no alarm before them), so they have no KPI row; {fix}."
         )
     return notes
 
@@ -121,6 +128,7 @@ def write_report(
     notes = _notes(run, timeline, kpis, threshold)
     tables = build_tables(run, kpis)
     title = _title(run)
+    errors = run_errors(run.run_info)
 
     files = ReportFiles(
         run.run_dir / "report.html",
@@ -131,9 +139,14 @@ def write_report(
     csv_frame = timeline.frame.copy()
     csv_frame.index = csv_frame.index.map(pd.Timestamp.isoformat).rename("timestamp")
     csv_frame.to_csv(files.timeline_csv)
-    files.markdown.write_text(to_markdown(title, notes, tables), encoding="utf-8")
+    files.markdown.write_text(
+        to_markdown(title, notes, tables, errors), encoding="utf-8"
+    )
 
     missing = "".join(f"<li>{html.escape(note)}</li>" for note in notes)
+    error_block = "".join(
+        f"<p class='error'>Error: {html.escape(error)}</p>" for error in errors
+    )
     figures = [
         _figure("Timeline: rates, backlog, capacity and events", None)
         if timeline.frame.empty
@@ -150,6 +163,7 @@ def write_report(
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head><body>"
         f"<h1>{html.escape(title)}</h1>"
+        + error_block
         + (f"<div class='missing'><ul>{missing}</ul></div>" if notes else "")
         + to_html(tables)
         + "".join(figures)

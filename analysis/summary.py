@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import html
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from analysis.kpis import LATENCY_COLUMNS, PHASES
 from analysis.read import RunData
 
-__all__ = ["Table", "build_tables", "format_value", "to_html", "to_markdown"]
+__all__ = [
+    "Table",
+    "build_tables",
+    "format_value",
+    "run_errors",
+    "service_notes",
+    "to_html",
+    "to_markdown",
+]
 
 SERVICE_HEADERS = (
     "service",
@@ -31,11 +39,12 @@ SERVICE_HEADERS = (
 
 @dataclass
 class Table:
-    """A titled table of already formatted cells."""
+    """A titled table of already formatted cells, and sentences shown under it."""
 
     title: str
     headers: tuple[str, ...]
     rows: list[tuple[str, ...]]
+    notes: list[str] = field(default_factory=list)
 
 
 def format_value(value: object) -> str:
@@ -74,6 +83,38 @@ def _service_rows(run_info: dict) -> list[tuple[str, ...]]:
     return rows
 
 
+def service_notes(run_info: dict) -> list[str]:
+    """Return a sentence for each service whose lost messages may only be late."""
+    notes = []
+    for name, service in run_info.get("services", {}).items():
+        waiting = service.get("waiting_at_end") or 0
+        lost = service.get("lost") or 0
+        if waiting > 0 and lost > 0:
+            notes.append(
+                f"{name}: {lost:,} messages were not consumed by the end and "
+                f"{waiting:,} were still waiting in the backlog, so some may be late "
+                "rather than lost; a longer --drain-s or a lower rate tells them "
+                "apart."
+            )
+    return notes
+
+
+def run_errors(run_info: dict) -> list[str]:
+    """Return one sentence for each error that msgload recorded in run.json."""
+    sentences = []
+    if run_info.get("config_error"):
+        sentences.append(
+            "msgload stopped this run on a configuration error, so its numbers are "
+            f"incomplete: {run_info['config_error']}"
+        )
+    if run_info.get("error"):
+        sentences.append(
+            "msgload recorded an error for this run, so its numbers may be "
+            f"incomplete: {run_info['error']}"
+        )
+    return sentences
+
+
 def _gate_rows(run_info: dict) -> list[tuple[str, ...]]:
     return [
         tuple(
@@ -97,6 +138,7 @@ def _kpi_tables(kpis: pd.DataFrame) -> list[Table]:
     if kpis.empty:
         return []
     timing_keys = (
+        "scale_out",
         "service",
         "resource",
         "trigger",
@@ -117,11 +159,16 @@ def _kpi_tables(kpis: pd.DataFrame) -> list[Table]:
         ],
     )
     latency_rows = []
-    for number, (_, row) in enumerate(kpis.iterrows(), start=1):
+    for _, row in kpis.iterrows():
         for name in LATENCY_COLUMNS:
             cells = [row[f"{name} ms {phase}"] for phase in PHASES]
             latency_rows.append(
-                (str(number), row["service"], f"{name} ms", *map(format_value, cells))
+                (
+                    str(row["scale_out"]),
+                    row["service"],
+                    f"{name} ms",
+                    *map(format_value, cells),
+                )
             )
     latency = Table(
         "Latency around each scale-out (highest value of any bin in the phase)",
@@ -136,7 +183,8 @@ def build_tables(run: RunData, kpis: pd.DataFrame) -> list[Table]:
     tables = []
     services = _service_rows(run.run_info)
     if services:
-        tables.append(Table("Services", SERVICE_HEADERS, services))
+        notes = service_notes(run.run_info)
+        tables.append(Table("Services", SERVICE_HEADERS, services, notes))
     if not run.stats.empty:
         headers = ("type", "name", "requests", "failures", "p50 ms", "p95 ms", "p99 ms")
         rows = _entry_rows(run.stats)
@@ -154,9 +202,13 @@ def _markdown_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def to_markdown(title: str, notes: list[str], tables: list[Table]) -> str:
-    """Render the title, plain-word notes and tables as Markdown."""
+def to_markdown(
+    title: str, notes: list[str], tables: list[Table], errors: list[str] | None = None
+) -> str:
+    """Render the title, the run's errors, plain-word notes and tables as Markdown."""
     lines = [f"# {title}", ""]
+    for error in errors or []:
+        lines += [f"**Error:** {_markdown_cell(error)}", ""]
     if notes:
         lines += ["## Missing data", ""] + [f"- {note}" for note in notes] + [""]
     for table in tables:
@@ -166,6 +218,9 @@ def to_markdown(title: str, notes: list[str], tables: list[Table]) -> str:
         for row in table.rows:
             lines.append("| " + " | ".join(_markdown_cell(c) for c in row) + " |")
         lines.append("")
+        lines += [f"- {note}" for note in table.notes]
+        if table.notes:
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -178,8 +233,10 @@ def to_html(tables: list[Table]) -> str:
             "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
             for row in table.rows
         )
+        notes = "".join(f"<p>{html.escape(note)}</p>" for note in table.notes)
         parts.append(
             f"<h2>{html.escape(table.title)}</h2>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+            + notes
         )
     return "\n".join(parts)

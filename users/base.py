@@ -7,7 +7,6 @@ import time
 
 import gevent
 from locust import User, task
-from locust.exception import StopUser
 
 from users.envelope import Stamp
 from users.errors import BatchEntryError, translate
@@ -20,6 +19,7 @@ __all__ = ["ConsumerUser", "MsgloadUser", "ProducerUser"]
 
 IDLE_WHILE_DRAINING_S = 0.5
 RETRY_CONNECT_S = 1.0
+CONFIG_ERROR_WAIT_S = 0.5
 INTENDED_TO_ACK = "intended-to-ack"
 # Intended send times of messages not yet acknowledged, per producer user. A send
 # that fails is never acknowledged, so past this many the oldest entries are
@@ -45,8 +45,11 @@ class MsgloadUser(User):
 
     def on_start(self) -> None:
         self.run = self.environment.msgload
-        if self.run.settings is None:
-            raise StopUser()
+        # A test whose options failed the check is being stopped by the plugin; the
+        # user waits for that instead of raising StopUser, which Locust would log
+        # with a traceback per user.
+        while self.run.settings is None:
+            gevent.sleep(CONFIG_ERROR_WAIT_S)
         self.settings = self.run.settings
 
     def report(self, name: str, response_time_ms: float, length: int = 0, **kw) -> None:

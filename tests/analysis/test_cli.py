@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 import analysis
 from analysis.__main__ import main
@@ -147,3 +148,60 @@ def test_package_all_lists_modules():
         assert module.__all__, name
         for exported in module.__all__:
             assert hasattr(module, exported), f"analysis.{name}.{exported}"
+
+
+def test_folder_without_run_json_exits_2(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("not a run")
+    assert main(["report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error == (
+        f"Error: Run folder {tmp_path} has no run.json; give a run folder written "
+        "by msgload."
+    )
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_empty_folder_exits_2(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "has no run.json" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_file_as_run_dir_exits_2(tmp_path, capsys):
+    run_file = tmp_path / "run.json"
+    run_file.write_text("{}")
+    assert main(["report", str(run_file)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith(f"Error: {run_file} is not a folder;")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--bin-s", "0"), ("--bin-s", "-10"), ("--backlog-threshold", "-1")],
+)
+def test_out_of_range_option_exits_2(scaling_run, capsys, option, value):
+    with pytest.raises(SystemExit) as stopped:
+        main(["report", str(scaling_run), option, value])
+    assert stopped.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"argument {option}: invalid value '{value}'" in error
+    assert not (scaling_run / "summary.md").exists()
+
+
+def test_summary_notes_late_messages_and_errors(scaling_run):
+    run_json = scaling_run / "run.json"
+    run_info = json.loads(run_json.read_text())
+    run_info["services"]["SQS"].update(lost=40, waiting_at_end=25)
+    run_info["error"] = "The process ended before the test finished."
+    run_json.write_text(json.dumps(run_info))
+    assert main(["report", str(scaling_run)]) == 0
+    summary = (scaling_run / "summary.md").read_text()
+    assert (
+        "SQS: 40 messages were not consumed by the end and 25 were still waiting "
+        "in the backlog, so some may be late rather than lost"
+    ) in summary
+    error_line = summary.splitlines()[2]
+    assert error_line.startswith("**Error:** msgload recorded an error")
+    assert error_line.endswith("The process ended before the test finished.")
+    page = (scaling_run / "report.html").read_text()
+    assert "<p class='error'>Error: msgload recorded an error" in page

@@ -1,5 +1,6 @@
 """Tests for the scaling KPIs, against values computed by hand from the fixtures."""
 
+import json
 import math
 
 import pandas as pd
@@ -55,10 +56,11 @@ def test_alarm_is_trigger_without_threshold(scaling_run, fixtures):
     assert row["reaction_s"] == pytest.approx(19.556456)
 
 
-def test_no_trigger_gives_nan_not_zero(scaling_run, fixtures):
-    row = compute_kpis(scaling_timeline(scaling_run, fixtures)).iloc[0]
-    assert row["trigger"] == "none"
-    assert math.isnan(row["reaction_s"])
+def test_no_trigger_leaves_scale_out_out(scaling_run, fixtures):
+    kpis = compute_kpis(scaling_timeline(scaling_run, fixtures))
+    # No threshold and no alarm history: the one scale-out has no trigger.
+    assert kpis.empty
+    assert kpis.attrs["without_trigger"] == 1
 
 
 def test_latency_phases_around_scale_out(scaling_run, fixtures):
@@ -86,3 +88,108 @@ def test_crossing_needs_a_rise():
     backlog = pd.Series([5.0, 12.0, 3.0, 15.0], index=index)
     assert threshold_crossing(backlog, 10, index[-1]) == index[3]
     assert threshold_crossing(backlog, 10, index[2]) == index[1]
+
+
+TWO_WAVES_START_S = 1796396400  # 2026-12-04T15:00:00Z
+TWO_WAVES_BACKLOG = (0, 50, 150, 400, 300, 80, 20, 0, 120, 500, 900, 600, 200, 90, 0)
+HISTORY_HEADER = (
+    "Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,95%,99%,100%,"
+    "Total Request Count,Total Failure Count,Total Median Response Time,"
+    "Total Max Response Time\n"
+)
+
+
+def e2e_p99_ms(offset_s: int) -> int:
+    """Return the fixture's end-to-end p99: 9 s in the second wave, else 700 ms."""
+    return 9000 if 270 <= offset_s < 330 else 700
+
+
+def write_two_wave_run(run_dir):
+    """Write a 7.5-minute SQS run whose backlog rises, clears and rises again."""
+    run_dir.mkdir()
+    run_info = {
+        "scenario": "autoscaling",
+        "started_at": "2026-12-04T15:00:00+00:00",
+        "ended_at": "2026-12-04T15:07:00+00:00",
+        "services": {
+            "SQS": {
+                "publish_entries": ["SendMessage q"],
+                "end_to_end_entries": ["end-to-end q"],
+            }
+        },
+    }
+    (run_dir / "run.json").write_text(json.dumps(run_info))
+    backlog = ["timestamp,service,resource,metric,value\n"]
+    for step, value in enumerate(TWO_WAVES_BACKLOG):
+        stamp = pd.Timestamp(TWO_WAVES_START_S + 30 * step, unit="s", tz="UTC")
+        backlog.append(f"{stamp.isoformat()},SQS,q,visible,{value}\n")
+    (run_dir / "backlog.csv").write_text("".join(backlog))
+    history = [HISTORY_HEADER]
+    for offset_s in range(0, 420, 10):
+        p99 = e2e_p99_ms(offset_s)
+        count = 100 * (offset_s // 10 + 1)
+        history.append(
+            f"{TWO_WAVES_START_S + offset_s},5,SQS,end-to-end q,10,0,"
+            f"{p99},{p99},{p99},{p99},{count},0,{p99},{p99}\n"
+        )
+    (run_dir / "locust_stats_history.csv").write_text("".join(history))
+    return run_dir
+
+
+def scale_out(start, end, capacity):
+    return {
+        "timestamp": pd.Timestamp(start),
+        "source": "scaling_activity",
+        "resource": CONSUMER,
+        "kind": "scale_out",
+        "capacity": capacity,
+        "end_time": pd.Timestamp(end),
+        "description": f"Setting desired count to {capacity}.",
+    }
+
+
+def test_two_scale_outs_measured_separately(tmp_path):
+    run = read_run(write_two_wave_run(tmp_path / "run"))
+    found = [
+        scale_out("2026-12-04T15:01:20Z", "2026-12-04T15:01:50Z", 2),
+        scale_out("2026-12-04T15:04:20Z", "2026-12-04T15:04:50Z", 4),
+    ]
+    timeline = build_timeline(run, None, select_events(found, *run.window()), 10)
+    kpis = compute_kpis(timeline, threshold=100)
+    first, second = kpis.iloc[0], kpis.iloc[1]
+    # Hand computation, backlog sampled every 30 s from 15:00:00 (threshold 100):
+    #   0 50 150 400 300 80 20 0 | 120 500 900 600 200 90 0
+    #   First wave: crosses 100 at 15:01:00 (150); the window runs to the second
+    #   trigger, 15:04:00. Peak 400 at 15:01:30; first sample below 100 after it
+    #   is 80 at 15:02:30: drain = 60 s.
+    assert list(kpis["scale_out"]) == [1, 2]
+    assert first["trigger_at"] == pd.Timestamp("2026-12-04T15:01:00Z")
+    assert first["window_end"] == pd.Timestamp("2026-12-04T15:04:00Z")
+    assert first["reaction_s"] == pytest.approx(20.0)
+    assert first["peak_backlog"] == 400
+    assert first["drain_s"] == pytest.approx(60.0)
+    #   Second wave: crosses at 15:04:00 (120), window to the end of the run.
+    #   Peak 900 at 15:05:00; 90 at 15:06:30 is below 100: drain = 90 s.
+    assert second["trigger_at"] == pd.Timestamp("2026-12-04T15:04:00Z")
+    assert second["reaction_s"] == pytest.approx(20.0)
+    assert second["peak_backlog"] == 900
+    assert second["drain_s"] == pytest.approx(90.0)
+    #   No capacity samples, so in service is the activity's end: 15:01:50, and
+    #   the first "after" phase runs 15:01:50 to 15:02:30, where e2e p99 is
+    #   700 ms. The 9 s of 15:04:30-15:05:20 belong to the second scale-out only.
+    assert first["to_in_service_s"] == pytest.approx(50.0)
+    assert first["e2e p99 ms after"] == 700
+    assert second["e2e p99 ms after"] == 9000
+
+
+def test_drain_is_nan_when_backlog_stays_high(tmp_path):
+    run_dir = write_two_wave_run(tmp_path / "run")
+    # Cut the run after 15:05:30, so the second wave never falls below 100.
+    lines = (run_dir / "backlog.csv").read_text().splitlines(keepends=True)
+    (run_dir / "backlog.csv").write_text("".join(lines[:12]))
+    run = read_run(run_dir)
+    found = [scale_out("2026-12-04T15:04:20Z", "2026-12-04T15:04:50Z", 4)]
+    timeline = build_timeline(run, None, select_events(found, *run.window()), 10)
+    row = compute_kpis(timeline, threshold=100).iloc[0]
+    assert row["peak_backlog"] == 900
+    assert math.isnan(row["drain_s"])
