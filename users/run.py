@@ -49,7 +49,7 @@ def versions() -> dict[str, str]:
 
 @dataclass
 class RunContext:
-    """What the plugin keeps for the current run; the users reach it as
+    """The plugin's state of the current run, which users reach as
     `self.environment.msgload`."""
 
     run_id: str

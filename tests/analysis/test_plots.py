@@ -123,8 +123,10 @@ def assert_legends_inside(figure) -> None:
     assert legends
     for legend in legends:
         box = legend.get_window_extent(renderer)
-        assert box.x0 >= page.x0 and box.x1 <= page.x1, legend.get_texts()[0]
-        assert box.y0 >= page.y0 and box.y1 <= page.y1, legend.get_texts()[0]
+        assert box.x0 >= page.x0, legend.get_texts()[0]
+        assert box.x1 <= page.x1, legend.get_texts()[0]
+        assert box.y0 >= page.y0, legend.get_texts()[0]
+        assert box.y1 <= page.y1, legend.get_texts()[0]
         for axis in figure.axes:
             plotted = axis.get_window_extent(renderer)
             assert not box.overlaps(plotted), legend.get_texts()[0]
