@@ -228,9 +228,12 @@ def test_local_run_scales_out_and_reports_reaction(moto_endpoint, tmp_path, locu
     )
     assert report.returncode == 0, report.stderr
     summary = (run_dir / "summary.md").read_text()
-    kpi_rows = [line for line in summary.splitlines() if DEFAULT_RESOURCE_ID in line]
+    lines = summary.splitlines()
+    header = next(line for line in lines if "| reaction_s |" in line)
+    column = [cell.strip() for cell in header.split("|")].index("reaction_s")
+    kpi_rows = [line for line in lines if DEFAULT_RESOURCE_ID in line]
     assert kpi_rows
-    reactions = [row.split("|")[7].strip() for row in kpi_rows]
+    reactions = [row.split("|")[column].strip() for row in kpi_rows]
     measured = [float(value) for value in reactions if value != "n/a"]
     assert measured, kpi_rows
     assert min(measured) >= 0
