@@ -400,7 +400,7 @@ class ActiveMQProducerUser(ActiveMQUserMixin, ProducerUser):
             return False
         took_ms = elapsed_ms(started)
         self.report(self.send_name, took_ms, len(self.payload), start_time_s=start_time)
-        self.acked(stamp)
+        self.acked(stamp, self.stomp.queue)
         return True
 
     def await_receipt(self, receipt: str) -> None:

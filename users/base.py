@@ -10,7 +10,6 @@ from locust import User, task
 
 from users.envelope import Stamp
 from users.errors import BatchEntryError, translate
-from users.summary import PUBLISH_OPERATIONS
 from users.timing import report
 
 logger = logging.getLogger(__name__)
@@ -98,7 +97,6 @@ class ProducerUser(MsgloadUser):
 
     abstract = True
     _pacing = False
-    _publish_target = ""
 
     def on_start(self) -> None:
         super().on_start()
@@ -108,7 +106,6 @@ class ProducerUser(MsgloadUser):
         self._pacing = self.settings.publish_rate > 0
         self._task_intended_s = self._next_task_s
         self._intended_s: dict[int, float] = {}
-        self._publish_target = ""
 
     def next_stamp(self) -> Stamp:
         stamp = Stamp.now(self.run.run_id, self.producer_id, next(self._seq))
@@ -122,30 +119,19 @@ class ProducerUser(MsgloadUser):
         if len(intended) > MAX_INTENDED_PENDING:
             del intended[next(iter(intended))]
 
-    def acked(self, stamp: Stamp, target: str | None = None) -> None:
-        """Record stamp as acknowledged; target names the intended-time entry
-        (default: the target of the last publish entry this user reported)."""
-        acked_s = time.monotonic()
+    def acked(self, stamp: Stamp, target: str) -> None:
+        """Record stamp as acknowledged by the queue, topic or stream target, which
+        also names the intended-time entry in constant-rate mode."""
         self.run.ledger.record_acked(self.service, stamp, time.time())
         if not self._pacing:
             return
         intended_s = self._intended_s.pop(stamp.seq, None)
         if intended_s is None:
             return
-        name = f"{INTENDED_TO_ACK} {target or self._publish_target or self.service}"
+        latency_ms = (time.monotonic() - intended_s) * 1000.0
         report(
-            self.environment,
-            self.service,
-            name,
-            (acked_s - intended_s) * 1000.0,
+            self.environment, self.service, f"{INTENDED_TO_ACK} {target}", latency_ms
         )
-
-    def report(self, name: str, response_time_ms: float, length: int = 0, **kw) -> None:
-        super().report(name, response_time_ms, length, **kw)
-        if self._pacing and kw.get("exception") is None:
-            operation, _, target = name.partition(" ")
-            if operation in PUBLISH_OPERATIONS:
-                self._publish_target = target
 
     def report_batch_response(
         self,
@@ -163,13 +149,14 @@ class ProducerUser(MsgloadUser):
         sent is the entries and their stamps, in the same order.
         """
         entries, stamps = sent
+        target = name.partition(" ")[2]
         pairs = zip(entries, stamps, strict=True)
         by_id = {entry["Id"]: (entry, stamp) for entry, stamp in pairs}
         for success in response.get("Successful", []):
             entry, stamp = by_id[success["Id"]]
             size = len(entry[body_key])
             self.report(name, took_ms, size, start_time_s=start_time_s)
-            self.acked(stamp)
+            self.acked(stamp, target)
         self.report_failed_entries(name, response.get("Failed", []), took_ms)
 
     def wait_time(self) -> float:

@@ -258,7 +258,7 @@ class KinesisProducerUser(ThrottlingApartMixin, KinesisUserMixin, ProducerUser):
             return
         size = len(record["Data"])
         self.report(name, elapsed_ms(started), size, start_time_s=start_time)
-        self.acked(stamp)
+        self.acked(stamp, self.stream)
 
     def put_batch(self, records: list[dict], stamps: list[Stamp]) -> None:
         name = f"PutRecords {self.stream}"
@@ -280,7 +280,7 @@ class KinesisProducerUser(ThrottlingApartMixin, KinesisUserMixin, ProducerUser):
                 continue
             size = len(record["Data"])
             self.report(name, took_ms, size, start_time_s=start_time)
-            self.acked(stamp)
+            self.acked(stamp, self.stream)
         self.report_failed_entries(name, failed, took_ms)
 
 

@@ -346,7 +346,7 @@ class RabbitMQProducerUser(RabbitMQUserMixin, ProducerUser):
         self.report(
             self.publish_name, took_ms, len(self.payload), start_time_s=start_time
         )
-        self.acked(stamp)
+        self.acked(stamp, self.amqp.queue)
         return True
 
 

@@ -212,7 +212,7 @@ class SnsProducerUser(ThrottlingApartMixin, SnsFanOutMixin, ProducerUser):
             return
         size = len(entry["Message"])
         self.report(name, elapsed_ms(started), size, start_time_s=start_time)
-        self.acked(stamp)
+        self.acked(stamp, self.topic)
 
     def publish_batch(self, entries: list[dict], stamps: list[Stamp]) -> None:
         name = f"PublishBatch {self.topic}"

@@ -234,7 +234,7 @@ class SqsProducerUser(SqsUserMixin, ProducerUser):
             self.report_failure(name, error)
             return
         self.report(name, elapsed_ms(started), size, start_time_s=start_time)
-        self.acked(stamp)
+        self.acked(stamp, self.settings.queue_name)
 
     def send_batch(self, entries: list[dict], stamps: list[Stamp]) -> None:
         name = f"SendMessageBatch {self.settings.queue_name}"

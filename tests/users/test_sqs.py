@@ -84,3 +84,21 @@ def test_sent_messages_are_received_with_latency(local_stack, user_harness):
     assert counts.consumed_unique == 30
     assert counts.lost == 0
     assert len(harness.successes(f"end-to-end {queue}")) == 30
+
+
+def test_paced_sends_report_intended_time(local_stack, user_harness):
+    queue = "test-paced"
+    harness = user_harness(
+        [Producer],
+        *("--endpoint-url", local_stack.endpoint_url, "--queue-name", queue),
+        *("--publish-rate", "100", "--batch-size", "5"),
+    )
+    producer = Producer(harness.environment)
+    producer.on_start()
+
+    producer.publish_task()
+
+    intended = harness.successes(f"intended-to-ack {queue}")
+    assert len(intended) == 5
+    assert len(harness.successes(f"SendMessageBatch {queue}")) == 5
+    assert all(event["response_time"] >= 0 for event in intended)
