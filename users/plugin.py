@@ -91,7 +91,7 @@ def _on_init(environment, runner, **_kwargs) -> None:
     environment.events.worker_report.add_listener(
         lambda data, **_: run.ledger.merge(data.get(REPORT_KEY, {}))
     )
-    run.options = {key: value for key, value in vars(options).items()}
+    run.options = dict(vars(options))
     atexit.register(_record_unfinished_run, run)
     run.workers_expected = options.expect_workers if options.master else 0
     _open_run_dir(environment, run)
@@ -269,6 +269,9 @@ def _on_test_start(environment, **_kwargs) -> None:
         gevent.spawn_later(
             run_time_s - run.settings.drain_s, stop_publishing, environment
         )
+    if run.sampler is not None:
+        # A web UI session's earlier test left its sampler running.
+        run.sampler.stop()
     run.sampler = BacklogSampler(environment, run)
     run.sampler.start()
     if isinstance(environment.runner, MasterRunner) and run.worker_watch is None:
